@@ -1,0 +1,1 @@
+"""Careline: configuration, the command line and the launcher shared by every package."""
