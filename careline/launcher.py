@@ -80,7 +80,9 @@ def run_assistant() -> None:
 def _wait_ready(name: str, url: str, child: subprocess.Popen[bytes], deadline: float) -> None:
     while time.monotonic() < deadline:
         if child.poll() is not None:
-            raise SystemExit(f"careline: the {name} stopped during start-up (exit {child.returncode}); see above.")
+            raise SystemExit(
+                f"careline: the {name} stopped during start-up (exit {child.returncode}); see above."
+            )
         try:
             if httpx.get(f"{url}/readyz", timeout=2.0).status_code == 200:
                 return

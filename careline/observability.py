@@ -7,7 +7,14 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import REGISTRY, CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, str]]]
 
@@ -19,12 +26,17 @@ def install_observability(app: FastAPI, service: str, readiness: ReadinessCheck)
         "http_requests_total", "HTTP requests", ["service", "method", "route", "status"], registry=registry
     )
     latency = Histogram(
-        "http_request_duration_seconds", "HTTP request latency", ["service", "method", "route"], registry=registry
+        "http_request_duration_seconds",
+        "HTTP request latency",
+        ["service", "method", "route"],
+        registry=registry,
     )
     app.state.metrics_registry = registry
 
     @app.middleware("http")
-    async def _time_requests(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def _time_requests(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         started = time.perf_counter()
         status = 500
         try:

@@ -40,7 +40,8 @@ class ChromaSettings(BaseModel):
     port: int = Field(8000, description="Chroma server port")
     collection: str = Field("careline_kb", description="Collection name")
     corpus_path: Path | None = Field(
-        None, description="Corpus `kb bootstrap` ingests (default: ../shared/data/medquad/corpus.jsonl from the repo)"
+        None,
+        description="Corpus `kb bootstrap` ingests (default: ../shared/data/medquad/corpus.jsonl from the repo)",
     )
     max_file_bytes: int = Field(50_000_000, ge=1, description="Files larger than this are skipped at ingest")
     min_confidence: float = Field(
@@ -55,7 +56,8 @@ class LLMSettings(BaseModel):
         "local", description="local = transformers on a model folder; openai = an OpenAI-compatible server"
     )
     model_path: Path | None = Field(
-        None, description="Local Hugging Face model folder (default: packaged SmolLM2-135M-Instruct, converted once)"
+        None,
+        description="Local Hugging Face model folder (default: packaged SmolLM2-135M-Instruct, converted once)",
     )
     base_url: str = Field("", description="OpenAI-compatible server URL, e.g. http://127.0.0.1:8080/v1")
     api_key: SecretStr = Field(SecretStr(""), description="API key for the OpenAI-compatible server")
@@ -77,7 +79,9 @@ class ASRSettings(BaseModel):
     multilingual_model: Literal["base", "small"] = Field(
         "base", description="Packaged model used when the session language is not English"
     )
-    model_path: Path | None = Field(None, description="A CTranslate2 Whisper folder instead of a packaged model")
+    model_path: Path | None = Field(
+        None, description="A CTranslate2 Whisper folder instead of a packaged model"
+    )
     compute_type: str = Field("int8", description="CTranslate2 compute type (int8, int8_float16, float16)")
     beam_size: int = Field(1, ge=1, le=10, description="Beam size; 1 = greedy, fastest")
 
@@ -86,7 +90,9 @@ class TTSSettings(BaseModel):
     """Speech synthesis: Piper for English, espeak-ng for other languages, Coqui when its files are given."""
 
     backend: Literal["piper", "espeak", "coqui"] = Field("piper", description="Engine for English speech")
-    piper_voice: Path | None = Field(None, description="Piper .onnx voice (default: packaged en_US-joe-medium)")
+    piper_voice: Path | None = Field(
+        None, description="Piper .onnx voice (default: packaged en_US-joe-medium)"
+    )
     coqui_model_path: Path | None = Field(None, description="Coqui TTS model file (needs the `coqui` extra)")
     coqui_config_path: Path | None = Field(None, description="Coqui TTS config.json")
     espeak_voice_zh: str = Field("cmn", description="espeak-ng voice for Chinese")
@@ -95,13 +101,17 @@ class TTSSettings(BaseModel):
 class EmbeddingSettings(BaseModel):
     """Sentence embeddings for retrieval and the lexicon fallback."""
 
-    model_path: Path | None = Field(None, description="sentence-transformers folder (default: packaged MiniLM-L6-v2)")
+    model_path: Path | None = Field(
+        None, description="sentence-transformers folder (default: packaged MiniLM-L6-v2)"
+    )
 
 
 class VADSettings(BaseModel):
     """Voice activity detection (Silero, shipped inside faster-whisper)."""
 
-    threshold: float = Field(0.5, ge=0.05, le=0.95, description="Speech probability threshold per 32 ms frame")
+    threshold: float = Field(
+        0.5, ge=0.05, le=0.95, description="Speech probability threshold per 32 ms frame"
+    )
 
 
 class ServerSettings(BaseModel):
@@ -114,7 +124,8 @@ class ServerSettings(BaseModel):
     max_body_bytes: int = Field(2_000_000, description="Largest JSON request body accepted")
     max_upload_bytes: int = Field(200_000_000, description="Largest DICOM/photo upload accepted")
     video_base_url: str = Field(
-        "https://video.careline.local/room", description="Base of the video-consult join links the clinical API issues"
+        "https://video.careline.local/room",
+        description="Base of the video-consult join links the clinical API issues",
     )
 
 

@@ -37,7 +37,6 @@ def _probe_llm(registry: ModelRegistry) -> str:
     return f"reply starts {asyncio.run(first_tokens())[:60]!r}"
 
 
-
 def _probe_asr(registry: ModelRegistry) -> str:
     from faster_whisper import decode_audio
 
@@ -79,7 +78,7 @@ PROBES: dict[str, tuple[Callable[[ModelRegistry], object], Callable[[ModelRegist
 @app.command()
 def prepare() -> None:
     """Assemble split weights and convert GGUF once into the cache folder (fast when already done)."""
-    from models.asr import prepare_asr_weights
+    from models.asr import assemble_split_model
     from models.llm import converted_smollm2_dir
 
     settings = get_settings()
@@ -87,7 +86,8 @@ def prepare() -> None:
     settings.cache_dir.mkdir(parents=True, exist_ok=True)
     if settings.llm.backend == "local" and settings.llm.model_path is None:
         converted_smollm2_dir(settings)
-    prepare_asr_weights(settings)
+    if settings.asr.model_path is None:
+        assemble_split_model(settings, settings.asr.multilingual_model)
     typer.echo(f"models ready in {settings.cache_dir} ({time.perf_counter() - started:.1f} s)")
 
 

@@ -49,7 +49,7 @@ def converted_smollm2_dir(settings: Settings) -> Path:
     source = packaged_smollm2_dir()
     tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=SMOLLM2_GGUF)
     model = AutoModelForCausalLM.from_pretrained(source, gguf_file=SMOLLM2_GGUF)
-    model.hf_quantizer = None
+    model.hf_quantizer = None  # type: ignore[assignment]
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     staging = target.with_name(target.name + ".partial")
@@ -75,16 +75,17 @@ class LocalTransformersGenerator:
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
         dtype = torch.float16 if device == "cuda" else torch.float32
         self.model = AutoModelForCausalLM.from_pretrained(model_dir, local_files_only=True, dtype=dtype)
-        self.model.to(device)
+        self.model.to(device)  # type: ignore[arg-type]
         self.model.eval()
         # One generation at a time per process: two would only split the same cores.
         self._gpu_or_cpu = threading.Lock()
 
     def _prompt_ids(self, messages: Sequence[ChatMessage]) -> Any:
         chat = [{"role": m.role, "content": m.content} for m in messages]
-        return self.tokenizer.apply_chat_template(
+        encoded: Any = self.tokenizer.apply_chat_template(
             chat, add_generation_prompt=True, return_tensors="pt", return_dict=True
-        ).to(self.device)
+        )
+        return encoded.to(self.device)
 
     async def stream(
         self, messages: Sequence[ChatMessage], *, max_new_tokens: int | None = None
@@ -98,7 +99,9 @@ class LocalTransformersGenerator:
                 return stop.is_set()
 
         inputs = self._prompt_ids(messages)
-        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=120)
+        streamer = TextIteratorStreamer(
+            self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=120
+        )
         gen_kwargs: dict[str, Any] = dict(
             **inputs,
             streamer=streamer,
@@ -119,7 +122,7 @@ class LocalTransformersGenerator:
                 if stop.is_set():
                     streamer.end()
                     return
-                self.model.generate(**gen_kwargs)
+                self.model.generate(**gen_kwargs)  # type: ignore[misc]
 
         loop = asyncio.get_running_loop()
         worker = loop.run_in_executor(None, run)
@@ -140,7 +143,9 @@ class LocalTransformersGenerator:
 class OpenAICompatibleGenerator:
     """Any server with `/chat/completions` streaming (vLLM, llama.cpp server, Ollama)."""
 
-    def __init__(self, base_url: str, model: str, api_key: str, max_new_tokens: int, temperature: float) -> None:
+    def __init__(
+        self, base_url: str, model: str, api_key: str, max_new_tokens: int, temperature: float
+    ) -> None:
         self.name = f"openai:{base_url}"
         self.base_url = base_url.rstrip("/")
         self.model = model
@@ -194,7 +199,9 @@ def load_llm(settings: Settings) -> tuple[LocalTransformersGenerator | OpenAICom
     if cfg.backend == "openai":
         if not cfg.base_url:
             raise ConfigError(
-                "CARELINE_LLM__BASE_URL", "the openai backend needs a server URL", "set it, e.g. http://127.0.0.1:8080/v1"
+                "CARELINE_LLM__BASE_URL",
+                "the openai backend needs a server URL",
+                "set it, e.g. http://127.0.0.1:8080/v1",
             )
         check_openai_server(cfg.base_url, cfg.api_key.get_secret_value())
         generator = OpenAICompatibleGenerator(
@@ -208,5 +215,7 @@ def load_llm(settings: Settings) -> tuple[LocalTransformersGenerator | OpenAICom
             f"no Hugging Face model folder at {model_dir}",
             "point it at a folder with config.json and weights, or unset it for the packaged SmolLM2",
         )
-    local = LocalTransformersGenerator(model_dir, resolve_device(settings), cfg.max_new_tokens, cfg.temperature)
+    local = LocalTransformersGenerator(
+        model_dir, resolve_device(settings), cfg.max_new_tokens, cfg.temperature
+    )
     return local, str(model_dir)

@@ -112,5 +112,7 @@ def resolve_device(settings: Settings) -> str:
     if settings.device == "cuda":
         from careline.errors import ConfigError
 
-        raise ConfigError("CARELINE_DEVICE", "cuda was asked for but no CUDA device is present", "set it to cpu or auto")
+        raise ConfigError(
+            "CARELINE_DEVICE", "cuda was asked for but no CUDA device is present", "set it to cpu or auto"
+        )
     return "cpu"

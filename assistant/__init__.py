@@ -1,0 +1,1 @@
+"""The conversation: sessions, flows, clinical rules, tools and the assistant server."""

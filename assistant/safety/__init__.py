@@ -1,0 +1,1 @@
+"""Guards that hold whatever the language model or the patient says."""

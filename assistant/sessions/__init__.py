@@ -1,0 +1,1 @@
+"""Session state and where it is kept (memory by default, Redis when configured)."""

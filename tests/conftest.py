@@ -1,0 +1,30 @@
+"""Suite-wide fixtures: one model registry for the whole session (models load once)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from careline.paths import REPO_ROOT, SHARED_DATA
+from careline.settings import Settings
+from models.registry import ModelRegistry, get_registry
+
+CACHE_DIR = REPO_ROOT / ".cache" / "careline"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def model_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(data_dir=tmp_path_factory.mktemp("models-data"), cache_dir=CACHE_DIR, log_level="WARNING")
+
+
+@pytest.fixture(scope="session")
+def registry(model_settings: Settings) -> Iterator[ModelRegistry]:
+    """The process-wide registry: every package's tests share the same loaded models."""
+    yield get_registry(model_settings)

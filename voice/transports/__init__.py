@@ -1,0 +1,1 @@
+"""Transports: pure message codecs plus async runners over any WebSocket-like object."""
