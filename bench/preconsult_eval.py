@@ -70,6 +70,9 @@ class SimulatedPatient:
                 everything.add(f.concept)
                 if not f.implied_by:
                     direct.add(f.concept)
+        # What the vignette supports at all (a concept can be both affirmed and denied in different
+        # places, e.g. "rheumatic fever" in the history and "No fever" now).
+        self.supported = {(c, True) for c in self.gold_pos_all} | {(c, False) for c in self.gold_neg_all}
         self.gold_neg -= self.gold_pos_all
         self.gold_neg_all -= self.gold_pos_all
         self.said: list[str] = []
@@ -173,7 +176,7 @@ def run_vignette(v: dict[str, Any], max_turns: int = 60) -> dict[str, Any]:
     got_neg = {i["concept"] for i in summary.pertinent_negatives}
     gold = {(c, True) for c in patient.gold_pos} | {(c, False) for c in patient.gold_neg}
     got = {(c, True) for c in got_pos} | {(c, False) for c in got_neg}
-    supported = {(c, True) for c in patient.gold_pos_all} | {(c, False) for c in patient.gold_neg_all}
+    supported = patient.supported
     never_said = []
     for item, polarity in [(i, True) for i in summary.pertinent_positives] + [
         (i, False) for i in summary.pertinent_negatives

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Protocol
 
 import numpy as np
@@ -26,7 +26,7 @@ from scipy.signal import fftconvolve
 from voice.audio import resample
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     INTERRUPT = "interrupt"
     IGNORE = "ignore"
     UNDECIDED = "undecided"
@@ -61,8 +61,7 @@ STOP_PHRASES = (
     "等一下", "等等", "停", "别说了",
 )  # fmt: skip
 BACKCHANNELS = frozenset(
-    "mhm mm mmm hmm hm uh-huh uh huh uhhuh yeah yea yep yes ok okay right sure alright i see got it "
-    "cool great fine thanks thank you oh ah aha 嗯 对 好 是 哦 啊 行 对的 好的 是的 嗯嗯".split()
+    ["mhm", "mm", "mmm", "hmm", "hm", "uh-huh", "uh", "huh", "uhhuh", "yeah", "yea", "yep", "yes", "ok", "okay", "right", "sure", "alright", "i", "see", "got", "it", "cool", "great", "fine", "thanks", "thank", "you", "oh", "ah", "aha", "嗯", "对", "好", "是", "哦", "啊", "行", "对的", "好的", "是的", "嗯嗯"]
 )
 
 
@@ -114,7 +113,7 @@ class MinSpeechRule:
         return None
 
 
-_HUM = re.compile(r"^(?:[mh]+|u+h+|a+h+|o+h+|e+r+m*|u+m+)$")  # mhm, mm, hm, uh, ah, oh, erm, um
+_HUM = re.compile(r"^(?:[mhn]*[mh][mhn]*|u+h+|a+h+|o+h+|e+r+m*|u+m+)$")  # mhm, mm, hm, uh, ah, oh, erm, um
 
 
 @dataclass(frozen=True)

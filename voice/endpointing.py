@@ -28,14 +28,10 @@ class FixedSilenceEndpoint:
 
 
 NUMBER_WORDS = frozenset(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-    "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety "
-    "hundred thousand point half".split()
+    ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundred", "thousand", "point", "half"]
 )
 UNFINISHED_WORDS = frozenset(
-    "and or but so because with without of to for from in on at about my your his her their the a an "
-    "is are was were am i'm im i've take taking takes took dose doses mg milligrams milligram "
-    "units micrograms times per than like also then if when".split()
+    ["and", "or", "but", "so", "because", "with", "without", "of", "to", "for", "from", "in", "on", "at", "about", "my", "your", "his", "her", "their", "the", "a", "an", "is", "are", "was", "were", "am", "i'm", "im", "i've", "take", "taking", "takes", "took", "dose", "doses", "mg", "milligrams", "milligram", "units", "micrograms", "times", "per", "than", "like", "also", "then", "if", "when"]
 )
 DRUG_SUFFIXES = (
     "pril", "olol", "statin", "sartan", "mab", "cillin", "mycin", "cycline", "azole", "prazole",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 _ABBREVIATIONS = frozenset(
-    "dr mr mrs ms st vs etc e.g i.e approx mg ml no jr sr prof fig".split()
+    ["dr", "mr", "mrs", "ms", "st", "vs", "etc", "e.g", "i.e", "approx", "mg", "ml", "no", "jr", "sr", "prof", "fig"]
 )  # fmt: skip
 _CJK_END = "。！？；!?"
 _LATIN_END = ".!?;"

@@ -217,7 +217,10 @@ class DialogueAgent:
         state, tools, record = turn.state, turn.tools, step.record
         decision = state.triage
         try:
-            answers = {**record.questionnaire_response, "subject": {"reference": f"Patient/{state.patient_id}"}}
+            answers = {
+                **record.questionnaire_response,
+                "subject": {"reference": f"Patient/{state.patient_id}"},
+            }
             response = await tools.create(answers)
             composition = await tools.create(self._composition(state, record, str(response.get("id"))))
             task = await tools.triage_task(
@@ -228,7 +231,9 @@ class DialogueAgent:
                 None,
             )
         except ToolError as exc:
-            log.warning("pre-consult storage failed", extra={"fields": {"status": exc.status, "error": str(exc)}})
+            log.warning(
+                "pre-consult storage failed", extra={"fields": {"status": exc.status, "error": str(exc)}}
+            )
             yield Emit("error", {"code": "tool_failed", "message": "pre-consult summary not stored"})
             yield Say(self.wording.say("tool_failed", turn.lang))
             return

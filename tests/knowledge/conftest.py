@@ -43,12 +43,16 @@ def medquad_subset(tmp_path_factory: pytest.TempPathFactory) -> Path:
             if 200 < len(record["text"]) < 1200 and len(per_source[record["source"]]) < 30:
                 per_source[record["source"]].append(line.strip())
     path = tmp_path_factory.mktemp("medquad") / "corpus.jsonl"
-    path.write_text("\n".join(line for lines in per_source.values() for line in lines) + "\n", encoding="utf-8")
+    path.write_text(
+        "\n".join(line for lines in per_source.values() for line in lines) + "\n", encoding="utf-8"
+    )
     return path
 
 
 @pytest.fixture(scope="session")
-def medquad_kb(tmp_path_factory: pytest.TempPathFactory, kb_embedder: Embedder, medquad_subset: Path) -> KnowledgeBase:
+def medquad_kb(
+    tmp_path_factory: pytest.TempPathFactory, kb_embedder: Embedder, medquad_subset: Path
+) -> KnowledgeBase:
     """A read-only library of the subset; tests that change a library use `fresh_kb`."""
     kb = KnowledgeBase(Settings(data_dir=tmp_path_factory.mktemp("kb")), kb_embedder)
     report = kb.ingest([medquad_subset])

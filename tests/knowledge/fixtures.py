@@ -119,6 +119,8 @@ def write_bad_files(folder: Path, max_bytes: int) -> dict[str, Path]:
     files["binary"].write_bytes(b"\x00\x01\x02\x03binary\x00data" * 10)
     files["huge"].write_text("Too big to ingest. " * (max_bytes // 10), encoding="utf-8")
     files["encoding"].write_bytes("Caf\xe9 au lait and na\xefve patients.".encode("latin-1"))
-    files["pdf"].write_bytes(b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 9 0 R >>\nendobj\ntrailer\n<<>>\n%%EOF")
+    files["pdf"].write_bytes(
+        b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 9 0 R >>\nendobj\ntrailer\n<<>>\n%%EOF"
+    )
     files["unsupported"].write_bytes(b"\x89PNG\r\n\x1a\n")
     return files

@@ -15,7 +15,9 @@ def _chunk_ids(kb: KnowledgeBase, doc_id: str) -> list[str]:
 
 def test_ingests_every_format_with_metadata(tmp_path: Path, fresh_kb: KnowledgeBase) -> None:
     files = write_library(tmp_path / "docs")
-    report = fresh_kb.ingest([tmp_path / "docs"], defaults=SourceDefaults(source="leaflets", licence="Internal"))
+    report = fresh_kb.ingest(
+        [tmp_path / "docs"], defaults=SourceDefaults(source="leaflets", licence="Internal")
+    )
     assert len(report.ingested) == 4 and not report.skipped and not report.unchanged
     metas = fresh_kb.store.collection.get(include=["metadatas"])["metadatas"]
     by_title = {m["title"]: m for m in metas}
@@ -33,7 +35,10 @@ def test_ingests_every_format_with_metadata(tmp_path: Path, fresh_kb: KnowledgeB
         "radiology",
     )
     assert ct["doc_id"] == f"file:{files['md'].resolve().as_posix()}"
-    assert by_title["radiotherapy"]["source"] == "leaflets" and by_title["radiotherapy"]["specialty"] == "oncology"
+    assert (
+        by_title["radiotherapy"]["source"] == "leaflets"
+        and by_title["radiotherapy"]["specialty"] == "oncology"
+    )
     assert by_title["Wound care after surgery"]["url"] == "https://careline.example/wound-care"
     headings = {m["heading"] for m in metas if m["title"] == "Preparing for your CT scan"}
     assert "Before the scan > Fasting" in headings
@@ -57,7 +62,9 @@ def test_changed_document_replaces_its_chunks(tmp_path: Path, fresh_kb: Knowledg
     fresh_kb.ingest([files["md"]])
     doc_id = f"file:{files['md'].resolve().as_posix()}"
     before = _chunk_ids(fresh_kb, doc_id)
-    files["md"].write_text(MARKDOWN.split("## After the scan")[0] + "## Results\nYour doctor sends the results.\n")
+    files["md"].write_text(
+        MARKDOWN.split("## After the scan")[0] + "## Results\nYour doctor sends the results.\n"
+    )
     report = fresh_kb.ingest([files["md"]])
     assert report.replaced == [doc_id] and not report.ingested
     after = fresh_kb.store.collection.get(where={"doc_id": doc_id}, include=["documents"])

@@ -31,7 +31,11 @@ def test_split_sentences_handles_bullets_and_abbreviations() -> None:
 
 
 def test_tokenize_stems_and_drops_stopwords() -> None:
-    assert tokenize("What are the treatments for Lactose Intolerance?") == ["treatment", "lactos", "intoleranc"]
+    assert tokenize("What are the treatments for Lactose Intolerance?") == [
+        "treatment",
+        "lactos",
+        "intoleranc",
+    ]
     assert tokenize("treatment") == tokenize("treatments")
     assert "空腹" in tokenize("需要空腹吗")
 
@@ -64,7 +68,10 @@ def test_html_drops_scripts_and_navigation(tmp_path: Path) -> None:
 def test_plain_text_and_pdf_headings(tmp_path: Path) -> None:
     files = write_library(tmp_path)
     [txt], _ = load_file(files["txt"], SourceDefaults(source="leaflets", licence="Internal"))
-    assert [s.heading_path for s in txt.sections] == [("RADIOTHERAPY SIDE EFFECTS",), ("Looking After Your Skin",)]
+    assert [s.heading_path for s in txt.sections] == [
+        ("RADIOTHERAPY SIDE EFFECTS",),
+        ("Looking After Your Skin",),
+    ]
     assert (txt.source, txt.licence) == ("leaflets", "Internal")
     [pdf], _ = load_file(files["pdf"], SourceDefaults())
     assert "Sit quietly for five minutes" in pdf.text

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from voice_testkit import FakeSink, Harness, ScriptedResponder
 
 from careline.paths import SHARED_DATA
 from careline.settings import Settings
@@ -14,7 +15,6 @@ from models.registry import ModelRegistry
 from voice.audio import pcm16_to_float, resample
 from voice.clock import ManualClock
 from voice.session import VoiceConfig, VoiceSession
-from voice_testkit import FakeSink, Harness, ScriptedResponder
 
 AUDIO_DIR = SHARED_DATA / "audio"
 JFK_TEXT = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."

@@ -76,7 +76,9 @@ def test_no_aliasing_of_a_tone_above_the_target_nyquist() -> None:
     assert level_db(naive) > level_db(x) - 1
 
 
-@pytest.mark.parametrize(("src", "dst", "chunk"), [(8000, 16000, 160), (22050, 16000, 1000), (16000, 8000, 333)])
+@pytest.mark.parametrize(
+    ("src", "dst", "chunk"), [(8000, 16000, 160), (22050, 16000, 1000), (16000, 8000, 333)]
+)
 def test_streaming_resampler_matches_one_shot(src: int, dst: int, chunk: int) -> None:
     rng = np.random.default_rng(0)
     x = (0.3 * rng.standard_normal(src)).astype(np.float32)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import numpy as np
+from voice_testkit import silence
 
 from voice.endpointing import FixedSilenceEndpoint
 from voice.session import VoiceConfig
-from voice_testkit import silence
 
 REPLY = ["Okay. ", "I understand", " that you have", " a headache. ", "How long has it", " lasted?"]
 
@@ -32,7 +32,9 @@ async def test_partial_and_final_transcripts_on_jfk(make_harness, jfk) -> None:
     await h.session.close()
 
 
-async def test_default_endpointing_splits_jfk_at_long_pauses_and_next_phrase_barges_in(make_harness, jfk) -> None:
+async def test_default_endpointing_splits_jfk_at_long_pauses_and_next_phrase_barges_in(
+    make_harness, jfk
+) -> None:
     h, _ = make_harness(REPLY, config=VoiceConfig(partial_every_ms=3000))
     await h.play(np.concatenate([silence(0.5), jfk, silence(1.5)]))
     finals = [words(e["text"]) for e in h.events("final_transcript")]
@@ -71,7 +73,13 @@ async def test_speech_starts_after_the_first_sentence(make_harness, say) -> None
     first_audio = h.sink.frames[0][0]
     assert first_audio < responder.yield_times[1]  # before the second delta even existed
     latency = h.events("latency")[0]
-    for key in ("endpoint_ms", "final_transcript_ms", "first_token_ms", "first_tts_audio_ms", "first_audio_sent_ms"):
+    for key in (
+        "endpoint_ms",
+        "final_transcript_ms",
+        "first_token_ms",
+        "first_tts_audio_ms",
+        "first_audio_sent_ms",
+    ):
         assert latency[key] is not None
     assert latency["endpoint_ms"] <= latency["first_token_ms"] <= latency["first_audio_sent_ms"]
     await h.session.close()
@@ -114,7 +122,7 @@ async def test_stop_interrupts_and_keeps_only_heard_words(make_harness, say) -> 
     assert turn.interrupted
     assert turn.text_heard and turn.text_heard == event["text_heard"]
     assert len(turn.text_heard) < len(" ".join(LONG_REPLY))
-    assert " ".join(LONG_REPLY).startswith(turn.text_heard.rstrip(".,"))
+    assert words(" ".join(LONG_REPLY)).startswith(words(turn.text_heard))
     assert len(responder.calls) == 1
     clear_time = h.sink.clears[0]
     sent_at_clear = len(h.sink.frames)
@@ -125,7 +133,10 @@ async def test_stop_interrupts_and_keeps_only_heard_words(make_harness, say) -> 
     assert len(responder.calls) == 2
     assert sent_at_clear >= frames_before
     new_reply_start = h.events("latency")[1]
-    assert all(t >= clear_time + new_reply_start["endpoint_ms"] / 1000 - 0.05 for t, _ in h.sink.frames[sent_at_clear:])
+    assert all(
+        t >= clear_time + new_reply_start["endpoint_ms"] / 1000 - 0.05
+        for t, _ in h.sink.frames[sent_at_clear:]
+    )
     await h.session.close()
 
 
@@ -137,7 +148,7 @@ async def test_backchannel_does_not_interrupt(make_harness, say) -> None:
     await h.wait(1.0)
     await h.play(np.concatenate([say("Yeah."), silence(0.5)]))
     await h.wait(8.0)
-    assert not h.events("interrupted")
+    assert not h.events("interrupted"), h.session.events
     assert not h.sink.clears
     assert h.events("assistant_done")
     assert len(h.events("final_transcript")) == 1  # backchannels are not turns
@@ -170,7 +181,7 @@ async def test_silence_and_low_noise_do_not_start_a_turn(make_harness) -> None:
 
 
 async def test_disconnect_mid_utterance_and_mid_reply(make_harness, say) -> None:
-    h, responder = make_harness(LONG_REPLY, delay_s=0.3)
+    h, responder = make_harness(LONG_REPLY, delay_s=0.6)
     await start_reply(h, say)
     await h.wait(1.0)
     utterance = say("Actually I wanted to ask about my blood pressure pills.")

@@ -30,7 +30,12 @@ def test_sentence_splitter_emits_first_sentence_before_the_rest() -> None:
 
 
 def test_sentence_splitter_chinese() -> None:
-    assert split_stream(["你好。", "请问哪里不舒服？我", "可以帮你；谢谢"]) == ["你好。", "请问哪里不舒服？", "我可以帮你；", "谢谢"]
+    assert split_stream(["你好。", "请问哪里不舒服？我", "可以帮你；谢谢"]) == [
+        "你好。",
+        "请问哪里不舒服？",
+        "我可以帮你；",
+        "谢谢",
+    ]
 
 
 def test_sentence_splitter_cuts_very_long_clauses() -> None:
@@ -64,10 +69,17 @@ def test_barge_in_rules() -> None:
     assert policy.decide(ctx("等一下")).verdict is Verdict.INTERRUPT
     assert policy.decide(ctx("Stop.", speech_ms=100)).verdict is Verdict.INTERRUPT  # at once
     assert policy.decide(ctx("Mhm.")).verdict is Verdict.IGNORE
+    assert policy.decide(ctx("M-H-M.")).verdict is Verdict.IGNORE  # how tiny.en spells Piper's "Mhm"
     assert policy.decide(ctx("Yeah, okay.")).verdict is Verdict.IGNORE
     assert policy.decide(ctx("嗯")).verdict is Verdict.IGNORE
     assert policy.decide(ctx("对")).verdict is Verdict.IGNORE
-    assert policy.decide(ctx("I have a question about my pills")).verdict is Verdict.INTERRUPT
+    assert policy.decide(ctx("I have a question about my pills", speech_ms=600)).verdict is Verdict.INTERRUPT
+    # short unfinished speech: tiny.en guesses, so words alone wait for more audio or the end of speech
+    assert policy.decide(ctx("And make sure", speech_ms=300)).verdict is Verdict.UNDECIDED
+    complete = BargeInContext(
+        speech_ms=300, transcript="No.", echo_score=0.0, speaking_text="", complete=True
+    )
+    assert policy.decide(complete).verdict is Verdict.INTERRUPT
     assert policy.decide(ctx("I have a question", speech_ms=150)).verdict is Verdict.UNDECIDED
     assert policy.decide(ctx(None)).verdict is Verdict.UNDECIDED
     assert policy.decide(ctx(None, speech_ms=1500)).verdict is Verdict.INTERRUPT

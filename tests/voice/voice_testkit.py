@@ -19,7 +19,9 @@ def silence(seconds: float) -> np.ndarray:
 class ScriptedResponder:
     """A real Responder: yields fixed text deltas, sleeping on the session clock between them."""
 
-    def __init__(self, deltas: list[str], clock: Any, delay_s: float = 0.05, first_delay_s: float = 0.1) -> None:
+    def __init__(
+        self, deltas: list[str], clock: Any, delay_s: float = 0.05, first_delay_s: float = 0.1
+    ) -> None:
         self.deltas = deltas
         self.clock = clock
         self.delay_s = delay_s
@@ -130,5 +132,3 @@ class Harness:
 
     def events(self, kind: str) -> list[dict[str, Any]]:
         return [e for e in self.session.events if e["type"] == kind]
-
-

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import asyncio
 import json
 import time
@@ -93,10 +95,8 @@ async def receive_message(ws: WebSocketLike, timeout: float | None) -> str | byt
 
 
 async def safe_close(ws: WebSocketLike, code: int = 1000) -> None:
-    try:
+    with contextlib.suppress(Exception):  # already closed by the peer
         await ws.close(code)
-    except Exception:  # already closed by the peer
-        pass
 
 
 def error_event(code: str, message: str) -> str:
