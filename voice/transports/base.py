@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable
