@@ -132,7 +132,7 @@ class SimulatedPatient:
             hits = [
                 s for s in sentences(history) if re.search(r"medicat|\bon\b|taking|tablet|insulin", s, re.I)
             ]
-            return " ".join(hits) if hits else DONT_KNOW
+            return ". ".join(hits) + "." if hits else DONT_KNOW
         if slot == "allergies":
             item = next((i for i in self.neg_items if "allerg" in i.lower()), None)
             return item or DONT_KNOW
@@ -154,10 +154,10 @@ class SimulatedPatient:
         if slot == "associated":
             rest = [s for s in self.pos_sentences if s not in self._told]
             self._told.update(rest)
-            return " ".join(rest) if rest else "No."
+            return ". ".join(rest) + "." if rest else "No."
         cfg = next(s for s in preconsult_config()["slots"] if s["id"] == slot)
         hits = [s for s in self.pos_sentences if any(p.search(normalize(s)) for p in cfg["_re"])]
-        return " ".join(hits) if hits else DONT_KNOW
+        return ". ".join(hits) + "." if hits else DONT_KNOW
 
 
 def run_vignette(v: dict[str, Any], max_turns: int = 60) -> dict[str, Any]:

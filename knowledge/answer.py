@@ -13,14 +13,14 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import re
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from knowledge.retrieval import Filters, HybridRetriever
+from knowledge.retrieval import Filters, HybridRetriever, normalise_query
 from knowledge.text import detect_language, split_sentences, tokenize
 from knowledge.types import Answer, AnswerSentence, Passage
 from models.protocols import ChatMessage, Embedder
@@ -94,6 +94,14 @@ def _finish(sentence: str) -> str:
     if s and s[-1] not in ".!?。！？:;)\"'":
         s += "。" if detect_language(s) == "zh" else "."
     return s[:1].upper() + s[1:] if s[:1].isalpha() else s
+
+
+def _join(sentences: Iterable[str]) -> str:
+    """Chinese sentences run on without spaces; others are separated by one."""
+    out = ""
+    for sent in sentences:
+        out += sent if not out or detect_language(sent) == "zh" else " " + sent
+    return out
 
 
 def _run_sync(coro: Coroutine[Any, Any, T]) -> T:
@@ -209,7 +217,7 @@ class Answerer:
                     items.append((pi, si, sent))
         if not items:
             return decline(lang, confidence)
-        qvec = self.embedder.embed([question])[0]
+        qvec = self.retriever.embed_query(normalise_query(question))
         svecs = self.embedder.embed([s for _, _, s in items])
         qtokens = set(tokenize(question))
         top_sim = pool[0].vector_similarity or 0.0
@@ -243,7 +251,7 @@ class Answerer:
             AnswerSentence(_finish(items[i][2]), used.index(items[i][0]), round(scores[i], 4)) for i in chosen
         )
         return Answer(
-            " ".join(s.text for s in sentences), citations, confidence, covered=True,
+            _join(s.text for s in sentences), citations, confidence, covered=True,
             language=lang, sentences=sentences, mode="extractive",
         )  # fmt: skip
 
@@ -305,6 +313,6 @@ class Answerer:
         citations = tuple(passages[pi].citation for pi in used)
         answer_sentences = tuple(AnswerSentence(t, used.index(pi), round(s, 4)) for t, pi, s in kept)
         return Answer(
-            " ".join(s.text for s in answer_sentences), citations, confidence, covered=True, language=lang,
+            _join(s.text for s in answer_sentences), citations, confidence, covered=True, language=lang,
             sentences=answer_sentences, mode="generative", unsupported=tuple(unsupported),
         )  # fmt: skip

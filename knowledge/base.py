@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from careline.paths import SHARED_DATA
 from careline.settings import Settings
 from knowledge.answer import Answerer, AnswerPolicy, Generator
 from knowledge.ingest import load_documents, store_documents
@@ -20,11 +21,10 @@ from knowledge.store import ChromaStore
 from knowledge.types import Answer, Document, IngestReport, Passage
 from models.protocols import Embedder
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
 
 def default_corpus_path(settings: Settings) -> Path:
-    return settings.chroma.corpus_path or (REPO_ROOT.parent / "shared" / "data" / "medquad" / "corpus.jsonl")
+    """`chroma.corpus_path`, else the shared MedQuAD corpus beside the checkout (`CARELINE_SHARED_DATA`)."""
+    return settings.chroma.corpus_path or (SHARED_DATA / "medquad" / "corpus.jsonl")
 
 
 class KnowledgeBase:

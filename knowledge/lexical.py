@@ -18,14 +18,16 @@ from knowledge.chunking import heading_context
 from knowledge.store import StoredChunk
 from knowledge.text import tokenize
 
+HEADING_BOOST = 2  # title and headings count twice (a BM25F-style field boost, standard practice; not tuned)
 
-def indexed_text(chunk: StoredChunk) -> str:
+
+def indexed_text(chunk: StoredChunk, heading_boost: int = 1) -> str:
     """What is searchable for a chunk: its title and heading path, then its text."""
     meta = chunk.metadata
     context = heading_context(
         str(meta.get("title", "")), tuple(h for h in str(meta.get("heading", "")).split(" > ") if h)
     )
-    return f"{context}\n{chunk.text}" if context else chunk.text
+    return f"{(context + chr(10)) * heading_boost}{chunk.text}" if context else chunk.text
 
 
 class LexicalIndex:
@@ -38,7 +40,7 @@ class LexicalIndex:
         self._columns: dict[str, npt.NDArray[Any]] = {}
         if not self.chunks:
             return
-        tokens = [tokenize(indexed_text(c)) or ["\u2205"] for c in self.chunks]
+        tokens = [tokenize(indexed_text(c, HEADING_BOOST)) or ["\u2205"] for c in self.chunks]
         self._retriever = bm25s.BM25()
         self._retriever.index(tokens, show_progress=False)
         for key in ("language", "specialty", "source", "doc_id"):

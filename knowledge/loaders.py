@@ -153,6 +153,24 @@ def _front_matter(text: str) -> tuple[dict[str, Any], str]:
     return (meta if isinstance(meta, dict) else {}), text[match.end() :]
 
 
+def reflow(text: str) -> str:
+    """Joins soft-wrapped lines into paragraphs (Markdown semantics), keeping list items and blank-line
+    breaks, so that a sentence wrapped over two lines stays one sentence."""
+    out: list[str] = []
+    joinable = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            joinable = False
+            continue
+        if joinable and out and not line.startswith(("- ", "* ", "• ")):
+            out[-1] = f"{out[-1]} {line}"
+        else:
+            out.append(line)
+        joinable = True
+    return "\n".join(out)
+
+
 def _sections_from_lines(lines: list[tuple[int, str] | str]) -> tuple[str, list[Section]]:
     """Builds heading-path sections from a stream of (level, heading) markers and body lines."""
     path: list[tuple[int, str]] = []
@@ -161,7 +179,7 @@ def _sections_from_lines(lines: list[tuple[int, str] | str]) -> tuple[str, list[
     body: list[str] = []
 
     def flush() -> None:
-        text = "\n".join(body).strip()
+        text = reflow("\n".join(body))
         if text:
             sections.append(Section(tuple(h for _, h in path), text))
         body.clear()
@@ -234,7 +252,7 @@ def _html(text: str) -> tuple[dict[str, Any], str, list[Section]]:
         if el.name and el.name[0] == "h" and el.name[1:].isdigit():
             items.append((int(el.name[1:]), words))
         else:
-            items.append(("- " + words) if el.name == "li" else words)
+            items += [("- " + words) if el.name == "li" else words, ""]  # blocks never merge
     title, sections = _sections_from_lines(items)
     if not sections:
         body = soup.body.get_text("\n", strip=True) if soup.body else soup.get_text("\n", strip=True)

@@ -9,12 +9,14 @@ Calibrated *confidence* is taken separately from the cosine similarity of the pa
 
 from __future__ import annotations
 
+import collections
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from knowledge.lexical import LexicalIndex
 from knowledge.store import ChromaStore, StoredChunk
@@ -25,6 +27,7 @@ from models.protocols import Embedder
 Mode = Literal["hybrid", "vector", "bm25"]
 RRF_K = 60
 CANDIDATES = 50
+QUERY_CACHE = 512
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,21 @@ class HybridRetriever:
         self.embedder = embedder
         self._lexical: LexicalIndex | None = None
         self._lock = threading.Lock()
+        self._query_vectors: collections.OrderedDict[str, npt.NDArray[np.float32]] = collections.OrderedDict()
+
+    def embed_query(self, query: str) -> npt.NDArray[np.float32]:
+        """The query's embedding, remembered for the last few hundred queries: a question is embedded
+        once even when it is searched in several modes and then answered."""
+        with self._lock:
+            if query in self._query_vectors:
+                self._query_vectors.move_to_end(query)
+                return self._query_vectors[query]
+        vector = self.embedder.embed([query])[0]
+        with self._lock:
+            self._query_vectors[query] = vector
+            while len(self._query_vectors) > QUERY_CACHE:
+                self._query_vectors.popitem(last=False)
+        return vector
 
     def lexical(self) -> LexicalIndex:
         """The BM25 index for the current revision, rebuilt from Chroma if the library changed."""
@@ -101,7 +119,7 @@ class HybridRetriever:
             return []
         n = max(candidates, k)
         vector_hits: list[tuple[StoredChunk, float]] = []
-        qvec = self.embedder.embed([query])[0]
+        qvec = self.embed_query(query)
         if mode in ("hybrid", "vector"):
             vector_hits = self.store.query(qvec, n, filters.chroma_where())
         bm25_hits = self.lexical().search(query, n, filters.as_dict()) if mode in ("hybrid", "bm25") else []

@@ -27,7 +27,7 @@ shall one
 """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
-_ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "dr.", "mr.", "mrs.", "ms.", "vs.", "no.", "st.", "approx.", "fig.")
+_ABBREVIATIONS = frozenset({"e.g.", "i.e.", "dr.", "mr.", "mrs.", "ms.", "vs.", "st.", "approx.", "fig."})
 
 
 def detect_language(text: str) -> str:
@@ -100,7 +100,7 @@ def split_sentences(text: str) -> list[str]:
                 if not sent:
                     continue
                 buffer = f"{buffer} {sent}".strip() if buffer else sent
-                if buffer.lower().endswith(_ABBREVIATIONS):
+                if buffer.split()[-1].lower().lstrip("(") in _ABBREVIATIONS:
                     continue
                 out.append(buffer)
                 buffer = ""

@@ -6,9 +6,9 @@ the first one with an opinion decides:
 1. `EchoRule`          audio that correlates with what we just played, or a
                        transcript that repeats the words being spoken, is our own echo.
 2. `StopWordRule`      "stop", "wait", "hold on", "等一下" interrupt at once.
-3. `MinSpeechRule`     under 250 ms of speech is not enough to act on.
+3. `MinSpeechRule`     under 200 ms of speech is not enough to act on.
 4. `BackchannelRule`   "mhm", "yeah", "ok", "嗯", "对" are listening noises, not turns.
-5. `ContentRule`       real words interrupt; with no transcript yet, only long speech does.
+5. `ContentRule`       real words interrupt; long speech that transcribes to nothing does too.
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ class EchoRule:
     """Acoustic echo (correlation with played audio) or textual echo (our own words back)."""
 
     correlation_threshold: float = 0.5
-    word_overlap_threshold: float = 0.8
+    word_overlap_threshold: float = 0.6
 
     def judge(self, ctx: BargeInContext) -> Decision | None:
         if ctx.echo_score >= self.correlation_threshold:
@@ -148,7 +148,7 @@ class EchoRule:
 
 @dataclass(frozen=True)
 class MinSpeechRule:
-    min_speech_ms: float = 250.0
+    min_speech_ms: float = 200.0
 
     def judge(self, ctx: BargeInContext) -> Decision | None:
         if ctx.speech_ms < self.min_speech_ms:
@@ -188,14 +188,18 @@ class ContentRule:
     """Words that are not a backchannel interrupt; without a transcript only long speech does."""
 
     max_undecided_ms: float = 1200.0
-    min_content_ms: float = 500.0  # tiny.en guesses wildly on shorter unfinished speech
+    min_content_ms: float = (
+        700.0  # tiny.en guesses wildly on shorter unfinished speech ("mhm" -> "and make it")
+    )
 
     def judge(self, ctx: BargeInContext) -> Decision | None:
         if ctx.transcript and words_of(ctx.transcript):
             if ctx.complete or ctx.speech_ms >= self.min_content_ms:
                 return Decision(Verdict.INTERRUPT, "patient speech")
             return Decision(Verdict.UNDECIDED, "tentative words")
-        if ctx.speech_ms >= self.max_undecided_ms:
+        if ctx.transcript is None:  # audio alone never interrupts: let the words (or echo text) decide
+            return Decision(Verdict.UNDECIDED, "waiting for words")
+        if ctx.speech_ms >= self.max_undecided_ms:  # long speech that Whisper cannot make out
             return Decision(Verdict.INTERRUPT, "sustained speech")
         return Decision(Verdict.UNDECIDED, "waiting for words")
 
@@ -224,7 +228,7 @@ class BargeInPolicy:
         for rule in self.rules:
             if isinstance(rule, MinSpeechRule):
                 return rule.min_speech_ms
-        return 250.0
+        return 200.0
 
 
 class EchoReference:
@@ -237,7 +241,7 @@ class EchoReference:
 
     RATE = 8000
 
-    def __init__(self, seconds: float = 4.0) -> None:
+    def __init__(self, seconds: float = 8.0) -> None:
         self._chunks: deque[npt.NDArray[np.float32]] = deque()
         self._total = 0
         self._max = int(seconds * self.RATE)

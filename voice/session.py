@@ -119,6 +119,8 @@ class _Segment:
     next_check_speech: float = 0.0
     barge_busy: bool = False
     final_checked: bool = False
+    forced: bool = False  # reached max_turn_s
+    last_speech_index: int = 0  # len(frames) at the last speech frame
     paused: bool = False
     interrupted: bool = False
     ignored_reason: str = ""
@@ -196,6 +198,8 @@ class VoiceSession:
 
         self._asr_busy = False
         self._asr_next: tuple[str, _Segment, int] | None = None
+        self._asr_last_seconds = 0.0
+        self._asr_idle_since = self.clock.now()
         self._jobs: set[asyncio.Future[Any]] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         metrics.SESSIONS_ACTIVE.inc()
@@ -327,11 +331,12 @@ class VoiceSession:
 
         seg.frames.append(frame)
         if prob >= cfg.vad_threshold - cfg.vad_hangover:
-            if seg.silence_frames and seg.spec_at is not None:
+            if seg.silence_frames and seg.spec_at is not None and not seg.forced:
                 seg.spec_at, seg.spec_text = None, None  # speech resumed: the early final is stale
             seg.silence_frames = 0
             seg.speech_frames += 1
             seg.last_speech_wall = self.clock.now()
+            seg.last_speech_index = len(seg.frames)
         else:
             seg.silence_frames += 1
 
@@ -370,6 +375,8 @@ class VoiceSession:
                     log.exception("transcription failed")
                     result = None
                 seconds = self.clock.now() - started
+                self._asr_last_seconds = seconds
+                self._asr_idle_since = self.clock.now()
                 metrics.ASR_SECONDS.labels(kind).observe(seconds)
                 if result is not None:
                     await self._on_transcript(kind, seg, n_frames, result.text.strip(), seconds)
@@ -386,7 +393,7 @@ class VoiceSession:
             seg.barge_busy = False
             if text:
                 seg.latest_text = text
-            await self._barge_decide(seg, text)
+            await self._barge_decide(seg, text, n_frames)
             return
         if kind == "final":
             if seg.spec_at == n_frames:
@@ -407,7 +414,10 @@ class VoiceSession:
         frames_per_partial = int(cfg.partial_every_ms / FRAME_MS)
         if seg.silence_frames == 0 and len(seg.frames) - seg.partial_at >= frames_per_partial:
             seg.partial_at = len(seg.frames)
-            if not self._asr_busy:
+            # Keep the recogniser at most half busy with partials, so that the final transcription
+            # at the end of speech rarely waits behind one (matters on a loaded CPU).
+            rested = self.clock.now() - self._asr_idle_since >= self._asr_last_seconds
+            if not self._asr_busy and rested:
                 self._request_asr("partial", seg)
         if seg.silence_ms >= cfg.speculative_after_ms and seg.spec_at is None:
             if seg.speech_ms < cfg.min_turn_speech_ms:
@@ -415,9 +425,10 @@ class VoiceSession:
                 return
             seg.spec_at = len(seg.frames)
             self._request_asr("final", seg)
-        if len(seg.frames) * FRAME_MS >= cfg.max_turn_s * 1000 and seg.spec_at is None:
+        if len(seg.frames) * FRAME_MS >= cfg.max_turn_s * 1000 and not seg.forced:
+            seg.forced = True  # a monologue: end the turn once this transcription is back
             seg.spec_at = len(seg.frames)
-            seg.silence_frames = max(seg.silence_frames, 10_000)  # force the end once transcribed
+            seg.spec_text = None
             self._request_asr("final", seg)
         await self._maybe_end_turn(seg)
 
@@ -425,7 +436,7 @@ class VoiceSession:
         if seg.spec_text is None or self._segment is not seg:
             return
         needed = self.endpointing.silence_needed_ms(seg.spec_text)
-        if seg.silence_ms < needed:
+        if seg.silence_ms < needed and not seg.forced:
             return
         self._drop_segment(seg)
         await self._end_turn(seg, seg.spec_text)
@@ -504,10 +515,13 @@ class VoiceSession:
         self._drop_segment(seg)
         self._resume(reply)
 
-    def _barge_context(self, seg: _Segment, text: str | None, echo: float) -> BargeInContext:
+    def _barge_context(
+        self, seg: _Segment, text: str | None, echo: float, n_frames: int | None = None
+    ) -> BargeInContext:
         reply = self._reply
-        speaking = " ".join(reply.sentences[-3:]) if reply is not None else ""
-        complete = seg.silence_ms >= self.config.barge_end_silence_ms
+        speaking = " ".join(reply.sentences) if reply is not None else ""  # all of this reply so far
+        covered = n_frames is not None and n_frames >= seg.last_speech_index
+        complete = covered and seg.silence_ms >= self.config.barge_end_silence_ms
         return BargeInContext(
             speech_ms=seg.speech_ms,
             transcript=text,
@@ -516,15 +530,22 @@ class VoiceSession:
             complete=complete,
         )
 
-    async def _barge_decide(self, seg: _Segment, text: str) -> None:
+    async def _barge_decide(self, seg: _Segment, text: str, n_frames: int) -> None:
         reply = self._reply
         if reply is None or seg.interrupted:
             return
         decision: Decision = self.barge_in.decide(
-            self._barge_context(seg, text, self._echo.similarity(seg.audio))
+            self._barge_context(seg, text, self._echo.similarity(seg.audio), n_frames)
         )
         if decision.verdict is Verdict.INTERRUPT:
             await self._interrupt(decision.reason, seg.onset_wall, seg)
+            return
+        ended = seg.silence_ms >= self.config.barge_end_silence_ms
+        if ended and n_frames < seg.last_speech_index and not seg.final_checked:
+            # the speech ended while an early part was being transcribed: judge all of it once
+            seg.final_checked = True
+            seg.barge_busy = True
+            self._request_asr("barge", seg)
             return
         if decision.verdict is Verdict.IGNORE:
             seg.ignored_reason = decision.reason

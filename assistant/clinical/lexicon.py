@@ -116,6 +116,11 @@ EN_TERMINATOR = re.compile(
     r"|[,;]\s*(?=(?:and\s+)?(?:i|i'm|i've|he|she|they|it|we|my|his|her|there|also|now|then)\b)"
     r"|\band\s+(?=(?:i|he|she|they|we|it)\b)"
 )
+# A new subject and verb ends a negation's scope ("not associated with exercise she has bleeding"),
+# but not an uncertainty's ("not sure if i have a fever").
+EN_NEW_SUBJECT = re.compile(
+    r"\b(?:i|he|she|they|we)\s+(?:have|has|had|am|is|was|feel|feels|felt|get|gets|got|reports?|complains?)\b"
+)
 ZH_TERMINATOR = re.compile(r"但|可是|不过|然而|只是|而且|还")
 
 
@@ -299,7 +304,8 @@ class Lexicon:
             last_en = m
         if last_en is not None:
             gap = before[last_en.end() :]
-            if len(gap) <= 60 and not EN_TERMINATOR.search(gap):
+            ended = EN_TERMINATOR.search(gap) or (kind == "negation" and EN_NEW_SUBJECT.search(gap))
+            if len(gap) <= 60 and not ended:
                 return True
         # Chinese: the cue must sit in the same clause, at most four characters before the match.
         last_zh = None

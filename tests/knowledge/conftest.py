@@ -16,19 +16,19 @@ from pathlib import Path
 import httpx
 import pytest
 
+from careline.paths import SHARED_DATA
 from careline.settings import Settings
 from knowledge.base import KnowledgeBase
 from models.protocols import Embedder
+from models.registry import ModelRegistry
 
-REPO = Path(__file__).resolve().parents[2]
-CORPUS = REPO.parent / "shared" / "data" / "medquad" / "corpus.jsonl"
+CORPUS = SHARED_DATA / "medquad" / "corpus.jsonl"
 
 
 @pytest.fixture(scope="session")
-def kb_embedder() -> Embedder:
-    from models.registry import get_registry
-
-    return get_registry(Settings()).embeddings()
+def kb_embedder(registry: ModelRegistry) -> Embedder:
+    """The suite's shared registry (tests/conftest.py): MiniLM loads once for every package's tests."""
+    return registry.embeddings()
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 
 import pytest
 
@@ -137,3 +138,18 @@ async def test_generated_answer_falls_back_to_extractive_when_nothing_is_support
     assert answer.covered and answer.mode == "extractive" and "fever" in answer.text.lower()
     declined = await answerer.aanswer("What is the capital of France?")
     assert not declined.covered
+
+
+def test_chinese_library_answers_in_chinese(tmp_path: Path, fresh_kb: KnowledgeBase) -> None:
+    (tmp_path / "ct-zh.md").write_text(
+        "# CT检查须知\n\n## 检查前\n做增强CT检查前需要空腹四小时。检查前两小时内可以喝少量清水。\n\n"
+        "## 检查后\n检查后请多喝水，帮助肾脏排出造影剂。\n",
+        encoding="utf-8",
+    )
+    report = fresh_kb.ingest([tmp_path / "ct-zh.md"])
+    assert report.ingested and fresh_kb.stats()["by_language"] == {"zh": 1}
+    answer = fresh_kb.answer("做CT前需要空腹吗？", lang="zh")
+    assert answer.covered and answer.citations[0].title == "CT检查须知"
+    assert answer.text.startswith("做增强CT检查前需要空腹四小时。") and " " not in answer.text
+    assert not fresh_kb.answer("今天天气怎么样？", lang="zh").covered
+    assert not fresh_kb.answer("Do I need to fast before a CT scan?").covered  # no English documents

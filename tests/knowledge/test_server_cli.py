@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,7 @@ def test_unreachable_server_is_a_config_error(tmp_path: Path, kb_embedder: Embed
 
 
 @pytest.fixture()
-def runner_settings(tmp_path: Path, medquad_subset: Path) -> Settings:
+def runner_settings(tmp_path: Path, medquad_subset: Path) -> Iterator[Settings]:
     settings = Settings(data_dir=tmp_path / "data", chroma=ChromaSettings(corpus_path=medquad_subset))
     cli.use_settings(settings)
     yield settings
@@ -78,7 +79,7 @@ def test_cli_ingest_query_answer_remove_stats(tmp_path: Path, runner_settings: S
     assert result.exit_code == 0 and '"documents": 4' in result.output
 
     result = runner.invoke(cli.app, ["remove", "--source", "leaflets"])
-    assert result.exit_code == 0 and "removed 1 document(s)" in result.output
+    assert result.exit_code == 0 and "removed 2 document(s)" in result.output  # the txt and the pdf
     result = runner.invoke(cli.app, ["remove"])
     assert result.exit_code != 0
 

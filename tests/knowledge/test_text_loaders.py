@@ -49,6 +49,10 @@ def test_markdown_heading_path_and_front_matter(tmp_path: Path) -> None:
     assert doc.url == "https://careline.example/ct-prep"
     paths = [s.heading_path for s in doc.sections]
     assert paths == [("Before the scan", "Fasting"), ("Before the scan", "Metformin"), ("After the scan",)]
+    # a sentence soft-wrapped over two lines stays one sentence
+    assert "You may drink clear water up to two hours before the scan." in split_sentences(
+        doc.sections[0].text
+    )
     chunks = chunk_document(doc)
     assert chunks[0].context == "Preparing for your CT scan > Before the scan > Fasting"
     assert "four hours" in chunks[0].text
