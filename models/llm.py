@@ -49,7 +49,7 @@ def converted_smollm2_dir(settings: Settings) -> Path:
     source = packaged_smollm2_dir()
     tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=SMOLLM2_GGUF)
     model = AutoModelForCausalLM.from_pretrained(source, gguf_file=SMOLLM2_GGUF)
-    model.hf_quantizer = None  # type: ignore[assignment]
+    model.hf_quantizer = None  # type: ignore[assignment,unused-ignore]
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     staging = target.with_name(target.name + ".partial")
@@ -75,7 +75,7 @@ class LocalTransformersGenerator:
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
         dtype = torch.float16 if device == "cuda" else torch.float32
         self.model = AutoModelForCausalLM.from_pretrained(model_dir, local_files_only=True, dtype=dtype)
-        self.model.to(device)  # type: ignore[arg-type]
+        self.model.to(device)  # type: ignore[arg-type,unused-ignore]
         self.model.eval()
         # One generation at a time per process: two would only split the same cores.
         self._gpu_or_cpu = threading.Lock()
@@ -122,7 +122,7 @@ class LocalTransformersGenerator:
                 if stop.is_set():
                     streamer.end()
                     return
-                self.model.generate(**gen_kwargs)  # type: ignore[misc]
+                self.model.generate(**gen_kwargs)  # type: ignore[misc,unused-ignore]
 
         loop = asyncio.get_running_loop()
         worker = loop.run_in_executor(None, run)
