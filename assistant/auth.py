@@ -41,3 +41,9 @@ def websocket_token(websocket: WebSocket) -> str | None:
     if header.lower().startswith("bearer "):
         return header[7:].strip()
     return websocket.query_params.get("token")
+
+
+async def reject_websocket(websocket: WebSocket, exc: HTTPException) -> None:
+    """An accepted WebSocket that fails auth or lookup: one error event, then a 44xx close code."""
+    await websocket.send_json({"type": "error", "code": exc.status_code, "message": exc.detail})
+    await websocket.close(code=4401 if exc.status_code == 401 else 4404 if exc.status_code == 404 else 1011)

@@ -10,7 +10,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from assistant import api, text_channel
+from assistant import api, text_channel, voice_channel, web_config
 from assistant.services import AssistantServices, build_services, preload_models
 from careline.observability import install_observability
 from careline.settings import Settings
@@ -59,6 +59,8 @@ def create_app(
     install_observability(app, "assistant", readiness)
     app.include_router(api.router)
     app.include_router(text_channel.router)
+    web_config.install(app)  # /v1/config for the web pages; no-store on /v1
+    app.include_router(voice_channel.router)
     if STATIC_DIR.is_dir():
         app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
     return app

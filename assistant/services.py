@@ -12,6 +12,8 @@ from assistant.sessions.store import SessionStore, build_store
 from assistant.tools import ClinicalAuth, PatientTools
 from careline.settings import Settings
 from models.registry import ModelRegistry, get_registry
+from voice.factory import VoiceSessionFactory
+from voice.session import Responder
 
 
 @dataclass
@@ -22,6 +24,7 @@ class AssistantServices:
     store: SessionStore
     auth: ClinicalAuth
     knowledge: object
+    voice: VoiceSessionFactory
     _scopes: dict[str, tuple[str, str, float]] = field(default_factory=dict)
 
     async def tools_for(self, patient_token: str) -> PatientTools:
@@ -51,7 +54,15 @@ def build_services(settings: Settings, registry: ModelRegistry | None = None) ->
         settings.security.service_username,
         settings.security.service_password.get_secret_value(),
     )
-    return AssistantServices(settings, registry, agent, build_store(settings.redis.url), auth, knowledge)
+    voice = VoiceSessionFactory(registry, responder_factory=_no_default_responder)
+    return AssistantServices(
+        settings, registry, agent, build_store(settings.redis.url), auth, knowledge, voice
+    )
+
+
+def _no_default_responder(params: dict[str, object]) -> Responder:
+    """Every assistant call builds its own `DialogueResponder` through `VoiceSessionFactory.build`."""
+    raise RuntimeError("voice sessions are built with an explicit DialogueResponder")
 
 
 async def preload_models(registry: ModelRegistry) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 
 from assistant.api import MAX_MESSAGE_CHARS, owned_session
-from assistant.auth import patient_tools_for_token, websocket_token
+from assistant.auth import patient_tools_for_token, reject_websocket, websocket_token
 from assistant.conversation import run_text_turn
 from assistant.services import AssistantServices
 from assistant.sessions.state import SessionState
@@ -73,10 +73,7 @@ async def stream(websocket: WebSocket, session_id: str) -> None:
         tools = await patient_tools_for_token(services, websocket_token(websocket))
         state = await owned_session(services, session_id, tools)
     except HTTPException as exc:
-        await websocket.send_json({"type": "error", "code": exc.status_code, "message": exc.detail})
-        await websocket.close(
-            code=4401 if exc.status_code == 401 else 4404 if exc.status_code == 404 else 1011
-        )
+        await reject_websocket(websocket, exc)
         return
     await TextStream(websocket, services, tools, state).run()
 

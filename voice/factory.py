@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -44,6 +44,16 @@ class VoiceSessionFactory:
             self.registry.tts(lang)
 
     def __call__(self, sink: AudioSink, params: dict[str, Any]) -> VoiceSession:
+        return self.build(sink, params, self.responder_factory(params))
+
+    def build(
+        self,
+        sink: AudioSink,
+        params: dict[str, Any],
+        responder: Responder,
+        on_event: Callable[[dict[str, Any]], Awaitable[None] | None] | None = None,
+    ) -> VoiceSession:
+        """A session with an explicit responder and event listener (the assistant keeps its history so)."""
         language = str(params.get("language") or self.config.language)
         config = replace(
             self.config, language=language, playback_acks=bool(params.get("playback_acks", True))
@@ -52,9 +62,10 @@ class VoiceSessionFactory:
             asr=self.registry.asr(language),
             tts=self.registry.tts(language),
             vad=self.registry.vad(),
-            responder=self.responder_factory(params),
+            responder=responder,
             sink=sink,
             config=config,
             endpointing=self.endpointing(),
             barge_in=self.barge_in(),
+            on_event=on_event,
         )

@@ -234,6 +234,18 @@ class VoiceSession:
         """Stop the assistant now (used by barge-in, and available to the transport, e.g. DTMF)."""
         await self._interrupt(reason, onset_wall=None)
 
+    async def say(self, text: str) -> None:
+        """Speaks `text` unprompted (a phone greeting, an outbound check-in); barge-in applies as usual."""
+        if self.closed or self._reply is not None or not text.strip():
+            return
+        self._turn_index += 1
+        record = TurnRecord(index=self._turn_index, user_text="")
+        self.turns.append(record)
+        reply = _Reply(record, self.sink.sample_rate, self._chunk)
+        self._reply = reply
+        self._echo.clear()
+        reply.task = asyncio.ensure_future(self._run_reply(reply, text, scripted=True))
+
     async def notify(self, event: dict[str, Any]) -> None:
         """Passes a transport event (e.g. DTMF) to the listeners, like the session's own events."""
         await self._emit(event)
@@ -607,11 +619,11 @@ class VoiceSession:
 
     # ------------------------------------------------------------------ speaking
 
-    async def _run_reply(self, reply: _Reply, text: str) -> None:
+    async def _run_reply(self, reply: _Reply, text: str, scripted: bool = False) -> None:
         sentences: asyncio.Queue[str | None] = asyncio.Queue()
         audio: asyncio.Queue[tuple[str, PCM16] | None] = asyncio.Queue()
         tasks = [
-            asyncio.ensure_future(self._produce_text(reply, text, sentences)),
+            asyncio.ensure_future(self._produce_text(reply, text, sentences, scripted)),
             asyncio.ensure_future(self._synthesize(reply, sentences, audio)),
             asyncio.ensure_future(self._pace(reply, audio)),
         ]
@@ -634,9 +646,11 @@ class VoiceSession:
             {"type": "assistant_done", "turn": reply.record.index, "text": reply.record.assistant_text}
         )
 
-    async def _produce_text(self, reply: _Reply, text: str, out: asyncio.Queue[str | None]) -> None:
+    async def _produce_text(
+        self, reply: _Reply, text: str, out: asyncio.Queue[str | None], scripted: bool = False
+    ) -> None:
         splitter = SentenceSplitter()
-        stream = self.responder.respond(text, self.language)
+        stream = _scripted(text) if scripted else self.responder.respond(text, self.language)
         try:
             async for delta in stream:
                 if not delta:
@@ -711,7 +725,8 @@ class VoiceSession:
                 await self.sink.send_audio(frame)
                 if "first_audio_sent" not in reply.stamps:
                     reply.stamps["first_audio_sent"] = self.clock.now()
-                    await self._emit_latency(reply)
+                    if "speech_end" in reply.stamps:  # a reply to speech, not a scripted prompt
+                        await self._emit_latency(reply)
                 reply.sent_s += chunk / rate
                 reply.ledger.on_sent(chunk)
                 self._echo.add(self._echo_down.process(pcm16_to_float(frame)))
@@ -743,3 +758,8 @@ class VoiceSession:
         values["asr_ms"] = round(stamps.get("asr_seconds", 0.0) * 1000, 1)
         reply.record.latency_ms = values
         await self._emit({"type": "latency", "turn": reply.record.index, **values})
+
+
+async def _scripted(text: str) -> AsyncIterator[str]:
+    """A fixed text as a one-delta reply stream (what `VoiceSession.say` speaks)."""
+    yield text

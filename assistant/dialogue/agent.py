@@ -178,7 +178,8 @@ class DialogueAgent:
         labels = "; ".join(c.label() for c in answer.citations)
         notice = " ".join(answer.attributions)
         yield Say(
-            "\n" + self.wording.say("sources", turn.lang, sources=labels) + (f" {notice}" if notice else "")
+            "\n" + self.wording.say("sources", turn.lang, sources=labels) + (f" {notice}" if notice else ""),
+            spoken=False,
         )
         yield Emit(
             "sources",

@@ -11,6 +11,7 @@ class Say:
     """Words for the patient. The channel streams them and records only what was actually delivered."""
 
     text: str
+    spoken: bool = True  # False: shown on screen only (source lists, links); voice skips it
 
 
 @dataclass(frozen=True)

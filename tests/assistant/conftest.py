@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
+from assistant_world import World
 from live_server import LiveServer, free_port
 
 from assistant.server import create_app as create_assistant
@@ -20,31 +19,6 @@ from knowledge import KnowledgeBase
 from models.registry import ModelRegistry
 
 KB_TOPICS = ("radiation", "glaucoma", "high blood pressure", "diabetes", "wound", "asthma")
-
-
-@dataclass
-class World:
-    clinical_url: str
-    assistant_url: str
-    settings: Settings
-    passwords: dict[str, str]
-
-    def token(self, username: str, base: str | None = None) -> str:
-        response = httpx.post(
-            f"{base or self.clinical_url}/auth/token",
-            data={"username": username, "password": self.passwords[username]},
-            timeout=30,
-        )
-        response.raise_for_status()
-        return str(response.json()["access_token"])
-
-    def assistant(self, username: str) -> httpx.Client:
-        headers = {"Authorization": f"Bearer {self.token(username)}"}
-        return httpx.Client(base_url=self.assistant_url, headers=headers, timeout=120)
-
-    def clinical(self, username: str) -> httpx.Client:
-        headers = {"Authorization": f"Bearer {self.token(username)}"}
-        return httpx.Client(base_url=self.clinical_url, headers=headers, timeout=30)
 
 
 def medquad_subset(corpus: Path, target: Path, per_topic: int = 25) -> Path:
@@ -67,12 +41,16 @@ def world(
     tmp_path_factory: pytest.TempPathFactory, registry: ModelRegistry, shared_data: Path
 ) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("assistant-world")
-    clinical_port = free_port()
+    clinical_port, assistant_port = free_port(), free_port()
     settings = Settings(
         data_dir=tmp,
         cache_dir=registry.settings.cache_dir,
         chroma=ChromaSettings(path=tmp / "chroma"),
-        server=ServerSettings(clinical_port=clinical_port),
+        server=ServerSettings(
+            clinical_port=clinical_port,
+            assistant_port=assistant_port,
+            cors_origins=[f"http://127.0.0.1:{assistant_port}"],  # the web consoles (tests/web)
+        ),
         log_level="WARNING",
     )
     clinical_app = create_clinical(settings)
@@ -85,5 +63,8 @@ def world(
     knowledge.ingest([medquad_subset(shared_data / "medquad" / "corpus.jsonl", tmp / "subset.jsonl")])
     services = build_services(settings, registry)
     assistant_app = create_assistant(settings, services, preload=False)
-    with LiveServer(clinical_app, port=clinical_port) as clinical, LiveServer(assistant_app) as assistant:
+    with (
+        LiveServer(clinical_app, port=clinical_port) as clinical,
+        LiveServer(assistant_app, port=assistant_port) as assistant,
+    ):
         yield World(clinical.url, assistant.url, settings, passwords)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from conftest import World
+from assistant_world import World
 
 
 def open_session(client: httpx.Client, language: str = "en") -> str:

@@ -34,6 +34,7 @@ from voice.transports.base import (
     Disconnected,
     ProtocolError,
     SessionFactory,
+    SessionRefused,
     TransportLimits,
     WebSocketLike,
     build_session,
@@ -186,7 +187,12 @@ async def run_app_transport(
             return None
         params = dict(start.params)
         params.update(language=start.language, playback_acks=start.playback_acks)
-        session = await build_session(session_factory, sink, params)
+        try:
+            session = await build_session(session_factory, sink, params)
+        except SessionRefused as exc:
+            await sink.send_error("refused", exc.message)
+            await safe_close(ws, exc.close_code)
+            return None
         session.config.playback_acks = start.playback_acks
         await sink.send_event(
             {"type": "ready", "sample_rate": SAMPLE_RATE, "format": "pcm16", "frame_ms": FRAME_MS}
@@ -197,6 +203,8 @@ async def run_app_transport(
         last_audio = time.monotonic()
         bad_frames = 0
         while True:
+            if session.assistant_active:  # push-to-talk clients are silent while the assistant speaks
+                last_audio = time.monotonic()
             remaining = limits.idle_timeout_s - (time.monotonic() - last_audio)
             if remaining <= 0:
                 await sink.send_error("idle_timeout", f"no audio for {limits.idle_timeout_s:g} s")
@@ -221,6 +229,7 @@ async def run_app_transport(
                     return session
                 await session.feed_audio(msg.pcm)
             elif isinstance(msg, PlayedMessage):
+                last_audio = time.monotonic()  # playing our audio back counts as a live client
                 await session.playback_mark(msg.mark)
             elif isinstance(msg, ControlMessage):
                 if msg.type == "stop":

@@ -43,6 +43,15 @@ class ProtocolError(Exception):
         self.fatal = fatal
 
 
+class SessionRefused(Exception):
+    """The session factory will not serve this call (e.g. no valid patient token): close with `close_code`."""
+
+    def __init__(self, message: str, close_code: int = 4401) -> None:
+        super().__init__(message)
+        self.message = message
+        self.close_code = close_code
+
+
 SessionFactory = Callable[[AudioSink, dict[str, Any]], "VoiceSession | Awaitable[VoiceSession]"]
 
 

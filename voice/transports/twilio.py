@@ -26,6 +26,7 @@ from voice.transports.base import (
     Disconnected,
     ProtocolError,
     SessionFactory,
+    SessionRefused,
     TransportLimits,
     WebSocketLike,
     build_session,
@@ -205,7 +206,13 @@ async def run_twilio_transport(
                 params: dict[str, Any] = dict(msg.custom_parameters)
                 params.setdefault("language", "en")
                 params.update(stream_sid=msg.stream_sid, call_sid=msg.call_sid, playback_acks=True)
-                session = await build_session(session_factory, sink, params)
+                try:
+                    session = await build_session(session_factory, sink, params)
+                except SessionRefused as exc:
+                    metrics.TRANSPORT_ERRORS.labels("twilio", "refused").inc()
+                    log.warning("twilio stream refused: %s", exc.message)
+                    await safe_close(ws, exc.close_code)
+                    return None
                 last_audio = time.monotonic()
                 continue
             if isinstance(msg, Stop):
