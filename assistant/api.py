@@ -15,6 +15,7 @@ from assistant.services import AssistantServices
 from assistant.sessions.state import SessionState, Turn
 from assistant.sessions.store import SessionNotFound
 from assistant.tools import PatientTools
+from assistant.transcripts import persist_transcript, save_turn
 
 router = APIRouter(prefix="/v1", tags=["sessions"])
 MAX_MESSAGE_CHARS = 2000
@@ -65,6 +66,7 @@ async def open_session(
     state = SessionState(patient_id=tools.patient_id, language=language)
     greeting = services.agent.greeting(language)
     state.turns.append(Turn(role="assistant", text=greeting))
+    await persist_transcript(tools, state)
     await services.store.create(state)
     return {"id": state.id, "greeting": greeting, "state": state.public_view()}
 
@@ -93,5 +95,5 @@ async def send_message(
         try:
             reply = await run_text_turn(services.agent, state, tools, body.text.strip(), collect)
         finally:
-            await services.store.save(state)
+            await save_turn(services.store, tools, state)
     return {"reply": reply, "events": events, "state": state.public_view()}

@@ -22,6 +22,7 @@ from assistant.conversation import run_text_turn
 from assistant.services import AssistantServices
 from assistant.sessions.state import SessionState
 from assistant.tools import PatientTools
+from assistant.transcripts import save_turn
 
 PROTOCOL_VERSION = 1
 router = APIRouter()
@@ -135,4 +136,4 @@ class TextStream:
             except WebSocketDisconnect:
                 pass
             finally:
-                await asyncio.shield(self.services.store.save(self.state))
+                await asyncio.shield(save_turn(self.services.store, self.tools, self.state))

@@ -101,6 +101,10 @@ class PatientTools:
         kind = str(resource.get("resourceType"))
         return await self._call(f"create {kind}", "POST", f"/fhir/{kind}", json=resource)
 
+    async def update(self, resource: dict[str, Any]) -> dict[str, Any]:
+        kind, rid = str(resource.get("resourceType")), str(resource.get("id"))
+        return await self._call(f"update {kind}", "PUT", f"/fhir/{kind}/{rid}", json=resource)
+
     async def triage_task(
         self, level: str, kind: str, department: str | None, focus: str | None, rule: str | None
     ) -> dict[str, Any]:

@@ -120,5 +120,5 @@ async def phone_session(
             return state, get_wording().say("resume_flow", state.language)
     language = "zh" if str(params.get("language", "en")).startswith("zh") else "en"
     state = SessionState(patient_id=tools.patient_id, language=language, flow=flow)
-    await services.store.create(state)
+    await services.store.create(state)  # the spoken opening becomes the first turn once it is heard
     return state, get_wording().say(key, language)

@@ -15,6 +15,7 @@ from assistant.dialogue.events import Emit, Say
 from assistant.services import AssistantServices
 from assistant.sessions.state import Turn
 from assistant.tools import PatientTools
+from assistant.transcripts import save_turn
 from voice.session import VoiceSession
 
 Notify = Callable[[dict[str, Any]], Awaitable[None]]
@@ -72,4 +73,4 @@ class DialogueResponder:
             state.turns.append(
                 Turn(role="assistant", text=heard.strip(), interrupted=interrupted, channel="voice")
             )
-            await store.save(state)
+            await save_turn(store, self.tools, state)

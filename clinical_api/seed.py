@@ -120,6 +120,11 @@ def seed(session: Session, settings: Settings, days: int = 14, password: str = "
     return report
 
 
+#: The follow-up template (assistant/protocols/followup/<id>.yaml) each department's demo plan runs.
+FOLLOWUP_PLAN_OF = {"cardiology": "chronic_disease", "oncology": "radiotherapy", "dermatology": "dermatology"}
+FOLLOWUP_PLAN_URI = "https://careline.example/fhir/followup-plan/"
+
+
 def care_plan(patient_id: str, department: str) -> dict[str, Any]:
     start = utcnow().replace(hour=9, minute=0, second=0, microsecond=0)
     activities = []
@@ -143,6 +148,7 @@ def care_plan(patient_id: str, department: str) -> dict[str, Any]:
         "resourceType": "CarePlan",
         "status": "active",
         "intent": "plan",
+        "instantiatesUri": [FOLLOWUP_PLAN_URI + FOLLOWUP_PLAN_OF.get(department, "chronic_disease")],
         "subject": {"reference": f"Patient/{patient_id}"},
         "author": {"reference": f"Organization/{department}"},
         "period": {"start": iso(start)},

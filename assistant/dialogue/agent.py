@@ -23,6 +23,7 @@ from assistant.dialogue.wording import Wording, get_wording
 from assistant.safety.guards import Guards, get_guards
 from assistant.sessions.state import EscalationView, Flow, SessionState, TriageView
 from assistant.tools import PatientTools, ToolError
+from assistant.transcripts import persist_transcript
 
 log = logging.getLogger("assistant.dialogue")
 ESCALATING_LEVELS = ("emergency_ambulance", "emergency")
@@ -223,6 +224,7 @@ class DialogueAgent:
                 "subject": {"reference": f"Patient/{state.patient_id}"},
             }
             response = await tools.create(answers)
+            await persist_transcript(tools, state)  # the summary links to the transcript so far
             composition = await tools.create(self._composition(state, record, str(response.get("id"))))
             task = await tools.triage_task(
                 decision.level if decision else "consultation",
@@ -249,7 +251,9 @@ class DialogueAgent:
     def _composition(state: SessionState, record: Any, response_id: str) -> dict[str, Any]:
         from assistant.dialogue.composition import preconsult_composition
 
-        return preconsult_composition(state.patient_id, record.summary, record.summary_text, response_id)
+        return preconsult_composition(
+            state.patient_id, record.summary, record.summary_text, response_id, state.transcript_id
+        )
 
     async def _booking(self, turn: Turn) -> AsyncIterator[TurnOutput]:
         from assistant.dialogue.booking import booking_turn

@@ -37,8 +37,27 @@ def _plain(value: Any) -> str:
 
 
 def preconsult_composition(
-    patient_id: str, summary: dict[str, Any], summary_text: str, questionnaire_response_id: str
+    patient_id: str,
+    summary: dict[str, Any],
+    summary_text: str,
+    questionnaire_response_id: str,
+    transcript_id: str | None = None,
 ) -> dict[str, Any]:
+    transcript = (
+        [
+            {
+                "title": "Conversation transcript",
+                "code": {"text": "transcript"},
+                "text": {
+                    "status": "generated",
+                    "div": _narrative("The full conversation, as the patient heard it."),
+                },
+                "entry": [{"reference": f"DocumentReference/{transcript_id}"}],
+            }
+        ]
+        if transcript_id
+        else []
+    )
     return {
         "resourceType": "Composition",
         "status": "preliminary",
@@ -62,5 +81,6 @@ def preconsult_composition(
                 "text": {"status": "generated", "div": _narrative(summary_text)},
                 "entry": [{"reference": f"QuestionnaireResponse/{questionnaire_response_id}"}],
             }
-        ],
+        ]
+        + transcript,
     }

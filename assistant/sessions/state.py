@@ -44,6 +44,7 @@ class SessionState(BaseModel):
     triage_session: dict[str, Any] | None = None
     triage: TriageView | None = None
     summary_id: str | None = None
+    transcript_id: str | None = None  # DocumentReference in the clinical API, rewritten after each turn
     escalation: EscalationView | None = None
     booking: dict[str, Any] = Field(default_factory=dict)
     followup: dict[str, Any] = Field(default_factory=dict)
@@ -61,6 +62,7 @@ class SessionState(BaseModel):
             "paused_flow": self.paused_flow,
             "triage": self.triage.model_dump() if self.triage else None,
             "summary_id": self.summary_id,
+            "transcript_id": self.transcript_id,
             "escalation": self.escalation.model_dump() if self.escalation else None,
             "turns": [turn.model_dump() for turn in self.turns],
         }

@@ -7,6 +7,8 @@ from typing import Any
 import httpx
 from assistant_world import World
 
+from assistant.transcripts import decode_transcript
+
 
 def open_session(client: httpx.Client, language: str = "en") -> str:
     response = client.post("/v1/sessions", json={"language": language})
@@ -75,6 +77,14 @@ def test_symptom_runs_triage_then_preconsult_and_stores_the_summary(world: World
     assert any("knee" in str(section).lower() for section in composition["section"])
     transcript = [turn["text"] for turn in state["turns"]]
     assert transcript[1].startswith("I've had a sore knee")
+    # The nurse reads the conversation from the clinical API: the summary links to the transcript.
+    refs = [e["reference"] for sec in composition["section"] for e in sec.get("entry", [])]
+    document_ref = next(ref for ref in refs if ref.startswith("DocumentReference/"))
+    with world.clinical("nurse-dermatology") as nurse:
+        document = nurse.get(f"/fhir/{document_ref}").json()
+    stored = decode_transcript(document)
+    assert stored[1]["text"].startswith("I've had a sore knee")
+    assert stored[0]["role"] == "assistant" and stored[1]["role"] == "user"
 
 
 def test_a_patient_cannot_read_another_patients_session(world: World) -> None:
@@ -127,3 +137,28 @@ def test_topic_change_mid_triage_then_resume(world: World) -> None:
         side = say(client, session, "By the way, what is high blood pressure?")
         assert "back to where we were" in side["reply"]
         assert side["state"]["flow"] == "triage"
+
+
+def test_followup_checkin_records_observations_and_escalates_an_abnormal_answer(world: World) -> None:
+    with world.assistant("patient-2") as client:  # oncology: the radiotherapy follow-up plan
+        session = open_session(client)
+        reply = say(client, session, "I'd like to do my follow-up check-in")
+        assert reply["state"]["flow"] == "followup", reply
+        answers = 0
+        while reply["state"]["flow"] == "followup" and answers < 12:
+            reply = say(client, session, "3" if answers == 0 else "1")  # grade 3 skin reaction, then mild
+            answers += 1
+    assert answers >= 3
+    escalations = events_of(reply, "escalation")
+    assert escalations and escalations[0]["status"] == "created", reply["events"]
+    with world.clinical("doctor-oncology") as doctor:
+        task = doctor.get(f"/fhir/Task/{escalations[0]['task_id']}").json()
+        patient_id = reply["state"]["patient_id"]
+        observations = doctor.get("/fhir/Observation", params={"patient": patient_id, "_count": 50}).json()
+    assert task["priority"] == "urgent"
+    codes = {
+        coding["code"]
+        for entry in observations.get("entry", [])
+        for coding in entry["resource"]["code"].get("coding", [])
+    }
+    assert "rt-dermatitis-grade" in codes and "rt-fatigue-grade" in codes
