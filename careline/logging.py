@@ -44,6 +44,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+NOISY_LIBRARIES = ("bm25s", "chromadb", "httpx", "httpcore", "faster_whisper", "piper")
+
+
 def configure_logging(level: str = "INFO") -> None:
     """Route every logger (uvicorn's too) through the JSON formatter on stderr."""
     handler = logging.StreamHandler(sys.stderr)
@@ -55,3 +58,5 @@ def configure_logging(level: str = "INFO") -> None:
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+    for name in NOISY_LIBRARIES:  # they set DEBUG on themselves; follow the configured level instead
+        logging.getLogger(name).setLevel(max(root.level, logging.INFO))
