@@ -42,6 +42,8 @@ WRITERS: dict[str, frozenset[str]] = {
     "Binary": CLINICAL_WRITERS | {"patient"},
     "Appointment": CLINICAL_WRITERS | {"patient", "admin"},
     "AuditEvent": frozenset(),
+    "ImagingStudy": frozenset({"admin", "nurse", "doctor"}),
+    "Communication": CLINICAL_WRITERS,
 }
 
 

@@ -110,7 +110,10 @@ def denied_recorder(factory: sessionmaker[Session]) -> Any:
     def _record(request: Request, status: int) -> None:
         path = request.url.path
         if not (
-            path.startswith("/fhir") or path.startswith("/events") or path.startswith("/auth/patient-token")
+            path.startswith("/fhir")
+            or path.startswith("/events")
+            or path.startswith("/auth/patient-token")
+            or path.startswith("/dicomweb")
         ):
             return
         principal: Principal | None = getattr(request.state, "principal", None)

@@ -28,6 +28,8 @@ GENERIC_TYPES: tuple[str, ...] = (
     "DocumentReference",
     "Media",
     "AuditEvent",
+    "Communication",
+    "ImagingStudy",
 )
 
 #: Types that belong to one patient's compartment (reachable only by who may reach that patient).
@@ -44,6 +46,8 @@ COMPARTMENT_TYPES = frozenset(
         "Media",
         "Appointment",
         "Binary",
+        "Communication",
+        "ImagingStudy",
     }
 )
 
@@ -200,6 +204,11 @@ def index_columns(resource_type: str, body: dict[str, Any]) -> dict[str, Any]:
         cols["date"] = _date(body.get("date"))
     elif resource_type == "Media":
         cols["date"] = _date(body.get("createdDateTime"))
+    elif resource_type == "ImagingStudy":
+        cols["date"] = _date(body.get("started"))
+    elif resource_type == "Communication":
+        cols["date"] = _date(body.get("sent"))
+        cols["code"] = _first_code(body.get("category"))
     elif resource_type == "PractitionerRole":
         cols["department"] = ref_id(body.get("organization"), "Organization")
         cols["agent"] = ref_id(body.get("practitioner"), "Practitioner")

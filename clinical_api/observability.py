@@ -123,7 +123,11 @@ class BodyLimitMiddleware:
     """413 for bodies over the limit: by Content-Length up front, or by counting a streamed body."""
 
     def __init__(
-        self, app: ASGIApp, max_body: int, max_upload: int, upload_prefix: str = "/fhir/Binary"
+        self,
+        app: ASGIApp,
+        max_body: int,
+        max_upload: int,
+        upload_prefix: str | tuple[str, ...] = ("/fhir/Binary", "/dicomweb/studies"),
     ) -> None:
         self.app = app
         self.max_body = max_body

@@ -15,6 +15,14 @@ CACHE_DIR = REPO_ROOT / ".cache" / "careline"
 
 
 @pytest.fixture(scope="session")
+def pg_available() -> bool:
+    """Whether the PostgreSQL server at 127.0.0.1:5432 answers (tests on it skip otherwise)."""
+    from clinical_world import pg_is_available
+
+    return pg_is_available()
+
+
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     return SHARED_DATA
 

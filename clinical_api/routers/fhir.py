@@ -39,6 +39,8 @@ class ReadType(StrEnum):
     DocumentReference = "DocumentReference"
     Media = "Media"
     AuditEvent = "AuditEvent"
+    Communication = "Communication"
+    ImagingStudy = "ImagingStudy"
 
 
 class WriteType(StrEnum):
@@ -55,6 +57,7 @@ class WriteType(StrEnum):
     Observation = "Observation"
     DocumentReference = "DocumentReference"
     Media = "Media"
+    Communication = "Communication"
 
 
 def _count(count: int) -> int:
