@@ -1,0 +1,1 @@
+"""Live video consults: rooms, per-participant join tokens and WebRTC signalling."""
