@@ -5,11 +5,17 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import httpx
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
-from assistant.auth import patient_tools, services_of
+from assistant.auth import (
+    patient_tools,
+    patient_tools_for_token,
+    reject_websocket,
+    services_of,
+    websocket_token,
+)
 from assistant.conversation import run_text_turn
 from assistant.services import AssistantServices
 from assistant.sessions.state import SessionState, Turn
@@ -38,6 +44,20 @@ async def owned_session(services: AssistantServices, session_id: str, tools: Pat
     if state.patient_id != tools.patient_id:
         raise HTTPException(404, "unknown session")
     return state
+
+
+async def accept_session_socket(
+    websocket: WebSocket, session_id: str
+) -> tuple[AssistantServices, PatientTools, SessionState] | None:
+    """Accepts a session's WebSocket (text or audio) for its own patient; otherwise an error and a close."""
+    services: AssistantServices = websocket.app.state.services
+    await websocket.accept()
+    try:
+        tools = await patient_tools_for_token(services, websocket_token(websocket))
+        return services, tools, await owned_session(services, session_id, tools)
+    except HTTPException as exc:
+        await reject_websocket(websocket, exc)
+        return None
 
 
 @router.post("/auth/token")

@@ -14,10 +14,9 @@ import json
 import time
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from assistant.api import MAX_MESSAGE_CHARS, owned_session
-from assistant.auth import patient_tools_for_token, reject_websocket, websocket_token
+from assistant.api import MAX_MESSAGE_CHARS, accept_session_socket
 from assistant.conversation import run_text_turn
 from assistant.services import AssistantServices
 from assistant.sessions.state import SessionState
@@ -68,15 +67,9 @@ def parse_client_event(raw: str | bytes | None) -> tuple[dict[str, Any] | None, 
 
 @router.websocket("/v1/sessions/{session_id}/stream")
 async def stream(websocket: WebSocket, session_id: str) -> None:
-    services: AssistantServices = websocket.app.state.services
-    await websocket.accept()
-    try:
-        tools = await patient_tools_for_token(services, websocket_token(websocket))
-        state = await owned_session(services, session_id, tools)
-    except HTTPException as exc:
-        await reject_websocket(websocket, exc)
-        return
-    await TextStream(websocket, services, tools, state).run()
+    accepted = await accept_session_socket(websocket, session_id)
+    if accepted is not None:
+        await TextStream(websocket, *accepted).run()
 
 
 class TextStream:

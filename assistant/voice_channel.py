@@ -19,8 +19,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, WebSocket
 
-from assistant.api import owned_session
-from assistant.auth import patient_tools_for_token, reject_websocket, websocket_token
+from assistant.api import accept_session_socket
 from assistant.dialogue.wording import get_wording
 from assistant.services import AssistantServices
 from assistant.sessions.state import Flow, SessionState
@@ -44,14 +43,10 @@ PHONE_OPENINGS: dict[str, tuple[str, Flow]] = {
 
 @router.websocket("/v1/sessions/{session_id}/audio")
 async def app_audio(websocket: WebSocket, session_id: str) -> None:
-    services: AssistantServices = websocket.app.state.services
-    await websocket.accept()
-    try:
-        tools = await patient_tools_for_token(services, websocket_token(websocket))
-        state = await owned_session(services, session_id, tools)
-    except HTTPException as exc:
-        await reject_websocket(websocket, exc)
+    accepted = await accept_session_socket(websocket, session_id)
+    if accepted is None:
         return
+    services, tools, state = accepted
     responder = DialogueResponder(services, tools, state.id)
 
     def build(sink: AudioSink, params: dict[str, Any]) -> VoiceSession:

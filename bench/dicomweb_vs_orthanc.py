@@ -33,6 +33,8 @@ import requests
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 
+from careline.readiness import wait_until_ready
+
 REPO = Path(__file__).resolve().parent.parent
 PASSWORD = "bench-password-1"
 UID_ROOT = "1.2.826.0.1.3680043.10.543."
@@ -50,17 +52,7 @@ def free_port() -> int:
 
 
 def wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited early ({url})")
-        try:
-            if requests.get(url, timeout=2).status_code < 500:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"server did not answer: {url}")
+    wait_until_ready(url, process, timeout, accept=lambda status: status < 500)
 
 
 def dicomweb_plugin() -> str:

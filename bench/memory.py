@@ -27,6 +27,7 @@ import websockets
 
 from bench.common import free_port
 from bench.text_turns import medquad_subset
+from careline.readiness import wait_until_ready
 from careline.settings import ChromaSettings, Settings
 from clinical_api.app import create_app as create_clinical
 from clinical_api.seed import seed
@@ -38,20 +39,6 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 600) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited with {process.returncode}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise SystemExit(f"{url} not ready in {timeout:.0f} s")
 
 
 async def open_voice_sessions(assistant: str, clinical: str, n: int) -> list[websockets.ClientConnection]:
@@ -106,8 +93,8 @@ def main() -> None:
     )
     clinical_url, assistant_url = f"http://127.0.0.1:{clinical_port}", f"http://127.0.0.1:{assistant_port}"
     try:
-        wait_ready(clinical_url, clinical)
-        wait_ready(assistant_url, assistant)
+        wait_until_ready(f"{clinical_url}/readyz", clinical)
+        wait_until_ready(f"{assistant_url}/readyz", assistant)
         time.sleep(2)
         base_clinical, base_assistant = rss_mb(clinical.pid), rss_mb(assistant.pid)
         print(f"clinical API RSS: {base_clinical:.0f} MB")

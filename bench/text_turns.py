@@ -32,6 +32,7 @@ from careline.settings import ChromaSettings, ServerSettings, Settings
 from clinical_api.app import create_app as create_clinical
 from clinical_api.seed import seed
 from knowledge import KnowledgeBase
+from knowledge.sample import topic_subset
 from models.protocols import ChatMessage
 from models.registry import ModelRegistry
 
@@ -49,17 +50,7 @@ TOPICS = ("diabetes", "blood pressure", "asthma", "radiation", "wound", "glaucom
 
 
 def medquad_subset(target: Path, per_topic: int = 40) -> Path:
-    picked: list[str] = []
-    counts = dict.fromkeys(TOPICS, 0)
-    with (SHARED_DATA / "medquad" / "corpus.jsonl").open(encoding="utf-8") as lines:
-        for line in lines:
-            focus = json.loads(line).get("focus", "").lower()
-            topic = next((t for t in TOPICS if t in focus), None)
-            if topic and counts[topic] < per_topic:
-                counts[topic] += 1
-                picked.append(line)
-    target.write_text("".join(picked), encoding="utf-8")
-    return target
+    return topic_subset(SHARED_DATA / "medquad" / "corpus.jsonl", target, TOPICS, per_topic)
 
 
 async def one_turn(ws: websockets.ClientConnection, text: str) -> tuple[float, float]:
@@ -137,9 +128,9 @@ def main() -> None:
     assistant_app = create_assistant(settings, services, preload=True)
     with ServedApp(clinical_app, clinical_port) as clinical, ServedApp(assistant_app) as assistant:
         tokens = [
-            httpx.post(f"{clinical.url}/auth/token", data={"username": u, "password": "careline-demo"}).json()[
-                "access_token"
-            ]
+            httpx.post(
+                f"{clinical.url}/auth/token", data={"username": u, "password": "careline-demo"}
+            ).json()["access_token"]
             for u in patients
         ]
         turns = (TURNS * (args.turns // len(TURNS) + 1))[: args.turns]

@@ -13,10 +13,9 @@ import sys
 import time
 from types import FrameType
 
-import httpx
-
 from careline.errors import ConfigError
 from careline.logging import configure_logging
+from careline.readiness import NotReady, wait_until_ready
 from careline.settings import Settings, get_settings
 
 READY_TIMEOUT_S = 600.0
@@ -78,18 +77,10 @@ def run_assistant() -> None:
 
 
 def _wait_ready(name: str, url: str, child: subprocess.Popen[bytes], deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if child.poll() is not None:
-            raise SystemExit(
-                f"careline: the {name} stopped during start-up (exit {child.returncode}); see above."
-            )
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise SystemExit(f"careline: the {name} was not ready after {READY_TIMEOUT_S:.0f} s ({url}/readyz).")
+    try:
+        wait_until_ready(f"{url}/readyz", child, max(1.0, deadline - time.monotonic()))
+    except NotReady as exc:
+        raise SystemExit(f"careline: the {name} is not ready: {exc}; see the log above.") from None
 
 
 def serve_all() -> None:

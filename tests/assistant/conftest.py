@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,24 +15,10 @@ from careline.settings import ChromaSettings, ServerSettings, Settings
 from clinical_api.app import create_app as create_clinical
 from clinical_api.seed import seed
 from knowledge import KnowledgeBase
+from knowledge.sample import topic_subset
 from models.registry import ModelRegistry
 
 KB_TOPICS = ("radiation", "glaucoma", "high blood pressure", "diabetes", "wound", "asthma")
-
-
-def medquad_subset(corpus: Path, target: Path, per_topic: int = 25) -> Path:
-    """A few hundred real passages on the topics the tests ask about, plus unrelated ones."""
-    picked: list[str] = []
-    counts = dict.fromkeys(KB_TOPICS, 0)
-    with corpus.open(encoding="utf-8") as lines:
-        for line in lines:
-            focus = json.loads(line).get("focus", "").lower()
-            topic = next((t for t in KB_TOPICS if t in focus), None)
-            if topic and counts[topic] < per_topic:
-                counts[topic] += 1
-                picked.append(line)
-    target.write_text("".join(picked), encoding="utf-8")
-    return target
 
 
 @pytest.fixture(scope="session")
@@ -60,7 +45,9 @@ def world(
     passwords = {username: password for username, password, _ in report.users}
     passwords[settings.security.service_username] = settings.security.service_password.get_secret_value()
     knowledge = KnowledgeBase.from_settings(settings)
-    knowledge.ingest([medquad_subset(shared_data / "medquad" / "corpus.jsonl", tmp / "subset.jsonl")])
+    knowledge.ingest(
+        [topic_subset(shared_data / "medquad" / "corpus.jsonl", tmp / "subset.jsonl", KB_TOPICS)]
+    )
     services = build_services(settings, registry)
     assistant_app = create_assistant(settings, services, preload=False)
     with (

@@ -20,6 +20,8 @@ import pytest
 from assistant_world import World
 from live_server import free_port
 
+from careline.readiness import NotReady, wait_until_ready
+
 pytestmark = pytest.mark.redis
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -57,19 +59,10 @@ class Worker:
         )
 
     def wait_ready(self, timeout: float = 300) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(
-                    f"worker exited {self.process.returncode}: {self.log.read_text()[-2000:]}"
-                )
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        raise AssertionError(f"worker not ready: {self.log.read_text()[-2000:]}")
+        try:
+            wait_until_ready(f"{self.url}/readyz", self.process, timeout)
+        except NotReady as exc:
+            raise AssertionError(f"worker {exc}: {self.log.read_text()[-2000:]}") from None
 
     def stop(self) -> None:
         if self.process.poll() is None:
