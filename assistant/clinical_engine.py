@@ -23,6 +23,8 @@ from assistant.clinical import (
     parse_reading,
     understand,
 )
+from assistant.clinical.llm_extractor import FindingExtractor
+from assistant.clinical.llm_findings import LLMFindingExtractor
 from assistant.dialogue.ports import EmergencyHit, FollowupStep, PreconsultRecord, TriageStep
 from assistant.sessions.state import TriageView
 from models.protocols import Embedder
@@ -59,13 +61,21 @@ def plan_id_of(care_plan: dict[str, Any]) -> str | None:
 
 
 class ProtocolClinicalEngine:
-    def __init__(self, library: ProtocolLibrary, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self,
+        library: ProtocolLibrary,
+        embedder: Embedder | None = None,
+        extractor: FindingExtractor | None = None,
+    ) -> None:
         self.library = library
         self.fallback = EmbeddingFallback(embedder, library.lexicon) if embedder is not None else None
+        self.extractor = extractor
 
     @classmethod
     def from_registry(cls, registry: ModelRegistry) -> ProtocolClinicalEngine:
-        return cls(get_library(), registry.embeddings())
+        """The packaged protocols and embeddings; the LLM also extracts findings when it is marked capable."""
+        extractor = LLMFindingExtractor(registry.llm()) if registry.settings.llm.capable else None
+        return cls(get_library(), registry.embeddings(), extractor)
 
     # --- screening ------------------------------------------------------------------------------
 
@@ -104,7 +114,9 @@ class ProtocolClinicalEngine:
         if pending:
             session.answer(pending, text, library=self.library)
         else:
-            session.observe(text, lang, fallback=self.fallback, library=self.library)
+            session.observe(
+                text, lang, fallback=self.fallback, extractor=self.extractor, library=self.library
+            )
         decision = TriageSession.from_dict(session.triage).decision(library=self.library)
         view = triage_view(decision, lang)
         step = TriageStep(state=state, decision=view)

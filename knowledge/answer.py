@@ -11,15 +11,15 @@ Either way a citation can only point at a passage the retriever returned for thi
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import re
-from collections.abc import AsyncIterator, Coroutine, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
+from careline.sync import run_sync
 from knowledge.retrieval import Filters, HybridRetriever, normalise_query
 from knowledge.text import detect_language, split_sentences, tokenize
 from knowledge.types import Answer, AnswerSentence, Passage
@@ -104,16 +104,6 @@ def _join(sentences: Iterable[str]) -> str:
     return out
 
 
-def _run_sync(coro: Coroutine[Any, Any, T]) -> T:
-    """Runs a coroutine from sync code, also when called inside a running event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
 class Answerer:
     """Answers questions from the library through a retriever; optionally words them with a capable LLM."""
 
@@ -143,7 +133,7 @@ class Answerer:
     ) -> Answer:
         """Answers in `lang` ('en' or 'zh'); blocks. Inside async code prefer `aanswer`."""
         if self.generator is not None:
-            return _run_sync(self.aanswer(question, lang, k=k, specialty=specialty, source=source))
+            return run_sync(self.aanswer(question, lang, k=k, specialty=specialty, source=source))
         passages, confidence = self._retrieve(question, k, specialty, source)
         if not passages:
             return decline(lang, confidence)
