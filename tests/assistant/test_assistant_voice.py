@@ -23,9 +23,9 @@ from voice.audio import float_to_pcm16, mulaw_encode, pcm16_to_float, resample
 FRAME_16K = 320  # 20 ms
 
 
-def speech(registry: ModelRegistry, text: str, rate: int = 16000) -> np.ndarray:
+def speech(registry: ModelRegistry, text: str, rate: int = 16000, language: str = "en") -> np.ndarray:
     """The utterance as PCM16 at `rate`, followed by 1.5 s of silence so the turn ends."""
-    tts = registry.tts("en")
+    tts = registry.tts(language)
     audio = np.concatenate([pcm16_to_float(chunk) for chunk in tts.synthesize(text)])
     audio = resample(audio, tts.sample_rate, rate)
     return float_to_pcm16(np.concatenate([audio, np.zeros(int(rate * 1.5), dtype=np.float32)]))
@@ -66,10 +66,13 @@ class AppCall:
         return [e for e in self.events if e["type"] == kind]
 
 
-def open_session(world: World, username: str) -> tuple[str, str]:
+def open_session(world: World, username: str, language: str = "en") -> tuple[str, str]:
     token = world.token(username)
     response = httpx.post(
-        f"{world.assistant_url}/v1/sessions", headers={"Authorization": f"Bearer {token}"}, timeout=60
+        f"{world.assistant_url}/v1/sessions",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"language": language},
+        timeout=60,
     )
     assert response.status_code == 201, response.text
     return token, str(response.json()["id"])
@@ -222,3 +225,29 @@ async def test_phone_stream_without_a_token_is_closed(world: World) -> None:
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await ws.recv()
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+async def test_a_chinese_voice_turn_runs_on_whisper_base_and_espeak(
+    world: World, registry: ModelRegistry
+) -> None:
+    """The whole Chinese path: base (multilingual) ASR in, Chinese dialogue, espeak-ng audio out.
+
+    The input is espeak-ng's own (robotic) Mandarin, which Whisper base transcribes only roughly, so
+    this checks the path, not recognition accuracy (there is no recorded Chinese speech to test on).
+    """
+    token, session_id = open_session(world, "patient-1", language="zh")
+    async with websockets.connect(ws_url(world, f"/v1/sessions/{session_id}/audio?token={token}")) as ws:
+        call = AppCall(ws)
+        await ws.send(
+            json.dumps({"type": "start", "sample_rate": 16000, "format": "pcm16", "language": "zh"})
+        )
+        await call.pump_until("ready", 10)
+        sender = asyncio.create_task(call.stream(speech(registry, "我头疼三天了。", language="zh")))
+        final = await call.pump_until("final_transcript")
+        await sender
+        await call.pump_until("assistant_done")
+        await ws.send(json.dumps({"type": "stop"}))
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in final["text"]), final
+    reply = "".join(e["text"] for e in call.of("assistant_delta"))
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in reply), reply
+    assert call.audio_bytes > 16000  # espeak-ng spoke the Chinese reply
