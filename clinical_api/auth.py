@@ -92,6 +92,16 @@ def issue_token(settings: Settings, principal: Principal, ttl_s: int) -> tuple[s
     return token, exp
 
 
+def token_audience(token: str) -> str | None:
+    """The `aud` a token claims, unverified: routes pick the verifier (share link, video join) by it."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    audience = claims.get("aud")
+    return audience if isinstance(audience, str) else None
+
+
 def decode_token(settings: Settings, token: str) -> Principal:
     """The principal a token proves, or FhirError 401 (expired, forged, malformed)."""
     try:

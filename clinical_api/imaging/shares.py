@@ -19,7 +19,7 @@ from sqlalchemy import select
 from careline.settings import Settings
 from clinical_api import audit
 from clinical_api.access import can_reach_patient, forbidden
-from clinical_api.auth import ALGORITHM, Principal, unauthorized
+from clinical_api.auth import ALGORITHM, Principal, token_audience, unauthorized
 from clinical_api.context import Ctx
 from clinical_api.errors import FhirError
 from clinical_api.imaging.dicom import valid_uid
@@ -36,11 +36,7 @@ def _hash(token: str) -> str:
 
 def is_share_token(token: str) -> bool:
     """True when `token` claims the share audience (the signature is checked later, in `resolve`)."""
-    try:
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
-        return False
-    return claims.get("aud") == AUDIENCE
+    return token_audience(token) == AUDIENCE
 
 
 def create(ctx: Ctx, study_uids: list[str], expires_in: int | None, base: str) -> dict[str, Any]:

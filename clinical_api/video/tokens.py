@@ -17,7 +17,7 @@ import jwt
 from sqlalchemy.orm import Session
 
 from careline.settings import Settings
-from clinical_api.auth import ALGORITHM
+from clinical_api.auth import ALGORITHM, token_audience
 from clinical_api.models import Appointment, Slot, User
 from clinical_api.util import utcnow
 from clinical_api.video.tables import VideoRoom, VideoToken
@@ -155,11 +155,7 @@ def decode(settings: Settings, token: str) -> JoinClaims:
 
 def is_join_token(token: str) -> bool:
     """True when the (unverified) token names the video-join audience: routes pick the verifier by it."""
-    try:
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
-        return False
-    return claims.get("aud") == AUDIENCE
+    return token_audience(token) == AUDIENCE
 
 
 def admit(settings: Settings, session: Session, token: str, room_id: str) -> tuple[JoinClaims, VideoRoom]:
