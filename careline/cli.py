@@ -29,6 +29,9 @@ _mount("models", "models.cli", "app", "Prepare and check the packaged models.")
 _mount("kb", "knowledge.cli", "app", "Ingest, query and manage the knowledge base.")
 _mount("users", "clinical_api.cli", "users_app", "Manage clinical API accounts.")
 _mount("demo", "clinical_api.cli", "demo_app", "Seed a realistic demo.")
+_mount(
+    "outreach", "clinical_api.outreach.cli", "app", "Proactive outreach: check-ins and appointment reminders."
+)
 
 
 @app.command()

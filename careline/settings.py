@@ -127,6 +127,13 @@ class ServerSettings(BaseModel):
         "https://video.careline.local/room",
         description="Base of the video-consult join links the clinical API issues",
     )
+    cors_origins: list[str] = Field(
+        default_factory=lambda: ["http://127.0.0.1:8100", "http://localhost:8100"],
+        description="Browser origins (the consoles on the assistant) allowed to call the clinical API",
+    )
+    web_idle_timeout_s: int = Field(
+        900, description="Web consoles sign out after this many seconds without user activity"
+    )
 
 
 class SecuritySettings(BaseModel):
@@ -152,6 +159,116 @@ class RedisSettings(BaseModel):
     url: str = Field("", description="e.g. redis://127.0.0.1:6379/0 to share sessions between workers")
 
 
+class ImagingSettings(BaseModel):
+    """DICOMweb image store (clinical API)."""
+
+    storage_dir: Path | None = Field(
+        None, description="Content-addressed DICOM files (default: data_dir/dicom)"
+    )
+    max_instance_bytes: int = Field(
+        100_000_000, description="Largest single DICOM instance accepted by STOW-RS"
+    )
+    share_link_ttl_s: int = Field(7 * 24 * 3600, description="Default lifetime of an image share link")
+    share_link_max_ttl_s: int = Field(30 * 24 * 3600, description="Longest lifetime a share link may ask for")
+    issuer_systems: dict[str, str] = Field(
+        default_factory=dict,
+        description="IssuerOfPatientID -> Patient.identifier system (unlisted: urn:oid:<issuer> for OIDs, "
+        "else urn:careline:issuer:<issuer>)",
+    )
+    default_issuer: str = Field("", description="Issuer assumed when a DICOM file has no IssuerOfPatientID")
+    public_url: str = Field(
+        "", description="Base URL of DICOMweb links (RetrieveURL, BulkDataURI); default: from the request"
+    )
+
+
+class VideoSettings(BaseModel):
+    """Live video consults: rooms, join tokens and WebRTC ICE servers."""
+
+    ice_servers: list[str] = Field(
+        default_factory=list,
+        description="STUN/TURN URLs handed to browsers, e.g. stun:stun.example.org:3478 (empty: host candidates only)",
+    )
+    turn_username: str = Field("", description="TURN username (coturn static auth), if a TURN URL is given")
+    turn_password: SecretStr = Field(SecretStr(""), description="TURN password")
+    early_join_s: int = Field(15 * 60, description="How long before an appointment its room opens")
+    late_grace_s: int = Field(
+        30 * 60, description="How long after an appointment's end its join tokens stay valid"
+    )
+    escalation_ttl_s: int = Field(3600, description="Lifetime of join tokens for an escalation Task's room")
+    turn_secret: SecretStr = Field(
+        SecretStr(""),
+        description="coturn use-auth-secret key; when set, TURN credentials are minted per participant",
+    )
+    max_peers: int = Field(
+        4, ge=2, le=16, description="Participants per room (full mesh; beyond this use an SFU)"
+    )
+
+
+class OutreachSettings(BaseModel):
+    """Proactive follow-up check-ins and appointment reminders."""
+
+    enabled: bool = Field(
+        True,
+        description="Run the outreach scheduler inside the clinical API (workers: careline outreach worker)",
+    )
+    smtp_host: str = Field("127.0.0.1", description="SMTP server for e-mail outreach")
+    smtp_port: int = Field(25, description="SMTP port")
+    smtp_from: str = Field("careline@localhost", description="Sender address of outreach e-mails")
+    smtp_timeout_s: float = Field(10.0, description="SMTP connect/send timeout")
+    telephony_url: str = Field(
+        "", description="Twilio-compatible REST base URL for outbound calls (empty: no phone)"
+    )
+    telephony_account_sid: str = Field(
+        "AC00000000000000000000000000000000", description="Telephony account SID"
+    )
+    telephony_auth_token: SecretStr = Field(
+        SecretStr("dev-telephony-token"), description="Telephony auth token"
+    )
+    telephony_from: str = Field("+15550100000", description="Caller number (E.164) of outbound calls")
+    telephony_timeout_s: float = Field(10.0, description="Timeout of one call request to the provider")
+    assistant_stream_url: str = Field(
+        "ws://127.0.0.1:8100/v1/phone/twilio",
+        description="Media-stream WebSocket the provider opens on connect",
+    )
+    public_url: str = Field(
+        "", description="Base URL of links in messages (default: the clinical API's own URL)"
+    )
+    default_channels: list[str] = Field(
+        default_factory=lambda: ["app", "phone", "email"],
+        description="Channel order for patients without preferences (app, phone, email)",
+    )
+    quiet_start: str = Field(
+        "21:00", description="Default start of quiet hours (patient's local time, HH:MM)"
+    )
+    quiet_end: str = Field("08:00", description="Default end of quiet hours (HH:MM)")
+    timezone: str = Field("UTC", description="Default patient time zone (IANA name) for quiet hours")
+    max_attempts: int = Field(3, ge=1, description="Sends of one check-in before a nurse Task is raised")
+    answer_wait_s: int = Field(4 * 3600, ge=1, description="Wait for a check-in answer before sending again")
+    retry_delays_s: list[int] = Field(
+        default_factory=lambda: [300, 1800],
+        description="Delay before retrying after a provider error, per try",
+    )
+    checkin_window_s: int = Field(
+        12 * 3600, ge=1, description="A check-in later than this past due (no period end) is marked missed"
+    )
+    reminder_offsets_s: list[int] = Field(
+        default_factory=lambda: [24 * 3600, 3600], description="Appointment reminders this long before start"
+    )
+    poll_interval_s: float = Field(5.0, gt=0, description="How often a worker claims due jobs")
+    plan_interval_s: float = Field(
+        60.0, gt=0, description="How often CarePlans and Appointments are re-planned"
+    )
+    batch_size: int = Field(50, ge=1, description="Jobs one worker claims per tick")
+    lease_s: int = Field(
+        120, ge=1, description="A claimed job returns to the queue this long after its last heartbeat"
+    )
+    lease_retries: int = Field(1, ge=0, description="Re-runs of a job whose worker died before escalation")
+    worker_id: str = Field("", description="Name of this worker in leases (default: host-pid)")
+    stream_poll_s: float = Field(
+        1.0, gt=0, description="How often the notification stream looks for new items"
+    )
+
+
 class Settings(BaseSettings):
     """Every setting of every Careline process, resolved in one place."""
 
@@ -173,6 +290,9 @@ class Settings(BaseSettings):
     server: ServerSettings = ServerSettings()
     security: SecuritySettings = SecuritySettings()
     redis: RedisSettings = RedisSettings()
+    imaging: ImagingSettings = ImagingSettings()
+    video: VideoSettings = VideoSettings()
+    outreach: OutreachSettings = OutreachSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -10,12 +10,14 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from careline.browser import install_browser_policy
 from careline.settings import Settings
 from clinical_api.audit import denied_recorder
 from clinical_api.auth import create_user
 from clinical_api.db import make_engine, make_sessionmaker, migrate
 from clinical_api.errors import install_error_handlers
 from clinical_api.events import TaskBroker
+from clinical_api.imaging import router as imaging_router
 from clinical_api.models import User
 from clinical_api.observability import (
     BodyLimitMiddleware,
@@ -23,7 +25,10 @@ from clinical_api.observability import (
     ObservabilityMiddleware,
     configure_logging,
 )
+from clinical_api.outreach import router as outreach_router
+from clinical_api.outreach.runner import start_in_app
 from clinical_api.routers import auth, events, fhir, health
+from clinical_api.video import router as video_router
 
 log = logging.getLogger("clinical_api")
 
@@ -61,7 +66,10 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         log.info("clinical api started", extra={"backend": engine.dialect.name})
+        outreach = start_in_app(_app)
         yield
+        if outreach is not None:
+            outreach.shutdown(wait=True)
         engine.dispose()
 
     app = FastAPI(
@@ -82,12 +90,16 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(events.router)
     app.include_router(fhir.router)
+    app.include_router(outreach_router.router)
+    app.include_router(video_router.router)
+    app.include_router(imaging_router.router)
     app.add_middleware(
         BodyLimitMiddleware,
         max_body=settings.server.max_body_bytes,
         max_upload=settings.server.max_upload_bytes,
     )
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
+    install_browser_policy(app, origins=settings.server.cors_origins)  # consoles: CORS, no-store
     return app
 
 

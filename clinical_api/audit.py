@@ -114,6 +114,7 @@ def denied_recorder(factory: sessionmaker[Session]) -> Any:
             or path.startswith("/events")
             or path.startswith("/auth/patient-token")
             or path.startswith("/dicomweb")
+            or path.startswith("/outreach")
         ):
             return
         principal: Principal | None = getattr(request.state, "principal", None)

@@ -163,3 +163,9 @@ class PatientIdentifier(Base):
     system: Mapped[str] = mapped_column(String(200), primary_key=True)
     value: Mapped[str] = mapped_column(String(100), primary_key=True)
     patient_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+
+
+# Feature tables share this metadata; importing them here keeps Alembic and the tests seeing one schema.
+from clinical_api.imaging import tables as _imaging_tables  # noqa: E402,F401
+from clinical_api.outreach import tables as _outreach_tables  # noqa: E402,F401
+from clinical_api.video import tables as _video_tables  # noqa: E402,F401

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -125,25 +125,28 @@ FOLLOWUP_PLAN_OF = {"cardiology": "chronic_disease", "oncology": "radiotherapy",
 FOLLOWUP_PLAN_URI = "https://careline.example/fhir/followup-plan/"
 
 
-def care_plan(patient_id: str, department: str) -> dict[str, Any]:
-    start = utcnow().replace(hour=9, minute=0, second=0, microsecond=0)
-    activities = []
-    for week in (1, 2, 4):
-        when = start + timedelta(days=7 * week)
-        activities.append(
-            {
-                "detail": {
-                    "kind": "Task",
-                    "code": {
-                        "coding": [
-                            {"system": "http://careline.example/fhir/CodeSystem/check-in", "code": "check-in"}
-                        ]
-                    },
-                    "status": "scheduled",
-                    "scheduledPeriod": {"start": iso(when), "end": iso(when + timedelta(hours=12))},
-                }
+def care_plan(
+    patient_id: str, department: str, starts: list[datetime] | None = None, hours: int = 12
+) -> dict[str, Any]:
+    """A follow-up CarePlan with a check-in window of `hours` at each start (default: weeks 1, 2 and 4)."""
+    first = utcnow().replace(hour=9, minute=0, second=0, microsecond=0)
+    starts = starts if starts is not None else [first + timedelta(days=7 * week) for week in (1, 2, 4)]
+    start = min(starts, default=first)
+    activities = [
+        {
+            "detail": {
+                "kind": "Task",
+                "code": {
+                    "coding": [
+                        {"system": "http://careline.example/fhir/CodeSystem/check-in", "code": "check-in"}
+                    ]
+                },
+                "status": "scheduled",
+                "scheduledPeriod": {"start": iso(when), "end": iso(when + timedelta(hours=hours))},
             }
-        )
+        }
+        for when in starts
+    ]
     return {
         "resourceType": "CarePlan",
         "status": "active",

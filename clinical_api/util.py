@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 ID_RE = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
-TOKEN_RE = re.compile(r"^[A-Za-z0-9\-._:/|]{1,128}$")
+TOKEN_RE = re.compile(r"^[A-Za-z0-9\-._:/|,]{1,128}$")
 
 
 def new_id() -> str:

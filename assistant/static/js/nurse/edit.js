@@ -5,7 +5,8 @@ import { t } from "../shared/i18n.js";
 
 export function editForm(client, composition, rerender) {
   document.querySelector("#edit-form")?.remove();
-  const editable = (composition.section || []).filter((s) => s.code?.text !== "questionnaire_response");
+  const linkedOnly = new Set(["questionnaire_response", "transcript"]);  // sections that point elsewhere
+  const editable = (composition.section || []).filter((s) => !linkedOnly.has(s.code?.text));
   const areas = editable.map((section) => el("textarea", { "data-section": section.code?.text, "aria-label": section.title },
     narrativeItems(section.text?.div).join("\n")));
   const error = el("p", { class: "error", role: "alert" });

@@ -1,6 +1,6 @@
-// What the patient said: the stored transcript section if the record has one, else the answers given.
-import { el } from "../shared/dom.js";
-import { narrativeItems, refId } from "../shared/fhir.js";
+// What was said: the session transcript (a DocumentReference the summary links to) and the answers given.
+import { el, fmtTime } from "../shared/dom.js";
+import { refId } from "../shared/fhir.js";
 import { t } from "../shared/i18n.js";
 
 function answerText(answer) {
@@ -18,24 +18,34 @@ function flatten(items, out = []) {
   return out;
 }
 
+function decodeTurns(document) {
+  const data = document.content?.[0]?.attachment?.data || "";
+  const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+  return JSON.parse(new TextDecoder().decode(bytes)).turns || [];
+}
+
+const linked = (composition, code) => (composition.section || []).find((s) => s.code?.text === code)?.entry?.[0];
+
+async function turnsView(client, ref) {
+  const turns = decodeTurns(await client.get(`/fhir/DocumentReference/${refId(ref)}`));
+  return el("ol", { class: "plain", id: "transcript-turns" }, turns.map((turn) => el("li", { "data-role": turn.role },
+    el("strong", { text: `${t(turn.role === "user" ? "speaker_patient" : "speaker_assistant")}: ` }), turn.text,
+    turn.interrupted ? el("span", { class: "muted", text: ` (${t("interrupted")})` }) : null,
+    el("span", { class: "muted", text: ` ${turn.at ? fmtTime(new Date(turn.at * 1000).toISOString()) : ""}` }))));
+}
+
+async function answersView(client, ref) {
+  const rows = flatten((await client.get(`/fhir/QuestionnaireResponse/${refId(ref)}`)).item);
+  return el("div", {}, el("h4", { text: t("answers") }),
+    el("dl", { class: "fields", id: "answers" }, rows.flatMap(([q, a]) => [el("dt", { text: q }), el("dd", { text: a })])));
+}
+
 export async function transcriptView(client, composition) {
   const section = el("section", { id: "transcript" }, el("h3", { text: t("transcript") }));
-  const stored = (composition.section || []).find((s) => s.code?.text === "transcript");
-  if (stored) {
-    section.append(el("ol", {}, narrativeItems(stored.text?.div).map((line) => el("li", { text: line }))));
-    return section;
-  }
-  section.append(el("p", { class: "muted", text: t("transcript_not_stored") }));
-  const answers = (composition.section || []).find((s) => s.code?.text === "questionnaire_response");
-  const ref = answers?.entry?.[0];
-  if (!ref) return section;
-  try {
-    const response = await client.get(`/fhir/QuestionnaireResponse/${refId(ref)}`);
-    const rows = flatten(response.item);
-    section.append(el("h4", { text: t("answers") }),
-      el("dl", { class: "fields" }, rows.flatMap(([q, a]) => [el("dt", { text: q }), el("dd", { text: a })])));
-  } catch (error) {
-    section.append(el("p", { class: "error", text: t("action_failed", { error: error.message }) }));
-  }
+  const transcript = linked(composition, "transcript");
+  const answers = linked(composition, "questionnaire_response");
+  const fail = (error) => el("p", { class: "error", text: t("action_failed", { error: error.message }) });
+  section.append(transcript ? await turnsView(client, transcript).catch(fail) : el("p", { class: "muted", text: t("transcript_not_stored") }));
+  if (answers) section.append(await answersView(client, answers).catch(fail));
   return section;
 }

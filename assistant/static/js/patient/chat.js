@@ -8,6 +8,7 @@ export class Chat {
     Object.assign(this, { token, log, onTriage, onEscalation, onSummary, onAppointment });
     this.current = null;
     this.pending = [];
+    this.opened = new Promise((resolve) => { this.markOpened = resolve; });  // voice waits for the session
   }
 
   async open(language) {
@@ -20,16 +21,31 @@ export class Chat {
     if (!response.ok) { this.system(t("service_unavailable")); return; }
     const body = await response.json();
     this.sessionId = body.id;
+    this.markOpened(body.id);
     this.add("assistant", body.greeting);
     this.connect();
+  }
+
+  /** A language switch before the patient has said anything starts over in that language. */
+  async restart(language) {
+    if (this.log.querySelector(".msg.user")) return false;
+    const old = this.ws;
+    this.ws = null;  // its close event must not reconnect it
+    old?.close();
+    this.log.replaceChildren();
+    this.ready = false;
+    await this.open(language);
+    return true;
   }
 
   connect() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const url = `${scheme}://${location.host}/v1/sessions/${this.sessionId}/stream?token=${encodeURIComponent(this.token)}`;
-    this.ws = new WebSocket(url);
-    this.ws.onmessage = (message) => this.handle(JSON.parse(message.data));
-    this.ws.onclose = (event) => {
+    const ws = new WebSocket(url);
+    this.ws = ws;
+    ws.onmessage = (message) => this.handle(JSON.parse(message.data));
+    ws.onclose = (event) => {
+      if (this.ws !== ws) return;  // replaced by a restart
       if (event.code === 4401) { signOut("expired"); return; }
       this.ready = false;
       setTimeout(() => this.connect(), 2000);

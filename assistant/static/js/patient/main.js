@@ -70,7 +70,8 @@ async function main() {
     }),
     images: () => renderImages($("#panel-images"), client, session.patientId),
   });
-  addEventListener("langchange", () => {
+  addEventListener("langchange", (event) => {
+    chat.restart(event.detail);
     const badge = $("#triage-badge");
     if (badge.dataset.level) badge.textContent = t(`level_${badge.dataset.level}`);
     if (!$("#emergency-banner").classList.contains("hidden")) showEmergency();

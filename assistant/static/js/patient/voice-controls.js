@@ -5,44 +5,60 @@ import { VoiceLink } from "./voice.js";
 
 export function setupVoice(chat, language) {
   let link = null;
+  let error = null;
   const state = $("#voice-state");
+  const handsFree = $("#hands-free");
+  const ptt = $("#ptt");
+
+  /** One line for where voice stands: a problem, connecting, listening, or ready. */
+  function describe() {
+    if (error) state.textContent = t("voice_error", { code: error });
+    else if (!link) state.textContent = t("voice_closed");
+    else if (!link.ready) state.textContent = t("voice_connecting");
+    else state.textContent = t(link.talking || link.handsFree ? "voice_listening" : "voice_ready");
+    handsFree.textContent = t(link?.handsFree ? "hands_free_off" : "hands_free_on");
+    handsFree.setAttribute("aria-pressed", String(Boolean(link?.handsFree)));
+    ptt.classList.toggle("secondary", !link?.talking);
+  }
 
   async function ensureLink() {
     if (link) return link;
+    await chat.opened;
     const scheme = location.protocol === "https:" ? "wss" : "ws";
+    error = null;
     link = new VoiceLink({
       url: `${scheme}://${location.host}/v1/sessions/${chat.sessionId}/audio?token=${encodeURIComponent(chat.token)}`,
       language: language(),
       onEvent: (event) => {
-        if (event.type === "partial_transcript") state.textContent = t("heard", { text: event.text });
+        if (event.type === "partial_transcript") { state.textContent = t("heard", { text: event.text }); return; }
+        if (event.type === "error") { error = event.code; describe(); return; }
         chat.handle(event);
       },
-      onState: (s) => { state.textContent = t(`voice_${s}`); if (s === "closed") link = null; },
+      onState: (s) => { if (s === "closed") link = null; describe(); },
     });
-    try { await link.start(); } catch (error) {
-      state.textContent = t("voice_unavailable");
+    describe();
+    try { await link.start(); } catch (problem) {
+      error = "microphone";
       link = null;
-      throw error;
+      describe();
+      throw problem;
     }
     return link;
   }
 
-  const ptt = $("#ptt");
   const press = async (down) => {
     try { (await ensureLink()).press(down); } catch { return; }
-    ptt.classList.toggle("secondary", !down);
-    if (down) state.textContent = t("voice_listening");
+    describe();
   };
   ptt.addEventListener("pointerdown", () => press(true));
   for (const name of ["pointerup", "pointerleave"]) ptt.addEventListener(name, () => link && press(false));
 
-  const handsFree = $("#hands-free");
   handsFree.addEventListener("click", async () => {
     let current;
     try { current = await ensureLink(); } catch { return; }
     current.handsFree = !current.handsFree;
-    handsFree.setAttribute("aria-pressed", String(current.handsFree));
-    handsFree.textContent = t(current.handsFree ? "hands_free_off" : "hands_free_on");
+    describe();
   });
+  addEventListener("langchange", () => { if (link || error) describe(); });
   addEventListener("beforeunload", () => link?.stop());
 }

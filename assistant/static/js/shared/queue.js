@@ -13,8 +13,10 @@ export class TaskQueue {
   }
 
   async load() {
-    const bundle = await this.client.get("/fhir/Task", { code: this.kind, status: this.statuses.join(","), _count: 100 });
-    this.tasks = new Map(entries(bundle).map((task) => [task.id, task]));
+    // One search per status: the API's search values do not accept a comma list yet.
+    const bundles = await Promise.all(this.statuses.map((status) =>
+      this.client.get("/fhir/Task", { code: this.kind, status, _count: 100 })));
+    this.tasks = new Map(bundles.flatMap(entries).map((task) => [task.id, task]));
     await this.render();
   }
 
@@ -44,6 +46,7 @@ export class TaskQueue {
   }
 
   async render() {
+    const turn = (this.renders = (this.renders || 0) + 1);  // only the latest render may paint
     const tasks = sortQueue([...this.tasks.values()]);
     const items = await Promise.all(tasks.map(async (task) => {
       const level = taskLevel(task);
@@ -58,6 +61,7 @@ export class TaskQueue {
         el("div", { class: "muted", text: t("waiting_since", { time: fmtTime(task.authoredOn) }) }));
       return item;
     }));
+    if (turn !== this.renders) return;
     this.list.replaceChildren(...items);
     if (!items.length) this.list.append(el("li", { class: "muted", text: t("queue_empty") }));
   }

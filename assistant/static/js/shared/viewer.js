@@ -63,6 +63,7 @@ export class Viewer {
       this.bitmap = await renderedFrame(this.client, path, this.window);
       this.draw();
       this.canvas.dataset.rendered = `${this.bitmap.width}x${this.bitmap.height}`;
+      this.canvas.dataset.window = this.window ? `${this.window.center},${this.window.width}` : "default";
     } catch (error) {
       this.readout.textContent = t("action_failed", { error: error.message });
     }

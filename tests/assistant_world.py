@@ -1,12 +1,16 @@
-"""A real clinical API (SQLite), a real knowledge base (a MedQuAD subset in Chroma) and the assistant server."""
+"""The assistant test world: a real clinical API (SQLite, demo seed), a real knowledge base (a MedQuAD
+subset in Chroma) and the assistant server, with the seeded passwords. Used by the assistant and web tests
+through the session fixture `world` (tests/conftest.py); imported by this unique module name.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
-from assistant_world import World
 from live_server import LiveServer, free_port
 
 from assistant.server import create_app as create_assistant
@@ -18,13 +22,39 @@ from knowledge import KnowledgeBase
 from knowledge.sample import topic_subset
 from models.registry import ModelRegistry
 
+
+@dataclass
+class World:
+    clinical_url: str
+    assistant_url: str
+    settings: Settings
+    passwords: dict[str, str]
+
+    def token(self, username: str, base: str | None = None) -> str:
+        response = httpx.post(
+            f"{base or self.clinical_url}/auth/token",
+            data={"username": username, "password": self.passwords[username]},
+            timeout=30,
+        )
+        response.raise_for_status()
+        return str(response.json()["access_token"])
+
+    def assistant(self, username: str) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.token(username)}"}
+        return httpx.Client(base_url=self.assistant_url, headers=headers, timeout=120)
+
+    def clinical(self, username: str) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.token(username)}"}
+        return httpx.Client(base_url=self.clinical_url, headers=headers, timeout=30)
+
+
 KB_TOPICS = ("radiation", "glaucoma", "high blood pressure", "diabetes", "wound", "asthma")
 
 
-@pytest.fixture(scope="session")
-def world(
+def running_world(
     tmp_path_factory: pytest.TempPathFactory, registry: ModelRegistry, shared_data: Path
 ) -> Iterator[World]:
+    """Both servers on loopback over a seeded SQLite clinical API and a MedQuAD subset."""
     tmp = tmp_path_factory.mktemp("assistant-world")
     clinical_port, assistant_port = free_port(), free_port()
     settings = Settings(

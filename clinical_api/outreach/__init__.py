@@ -1,0 +1,1 @@
+"""Proactive outreach: durable follow-up check-in and reminder jobs, sent through patient channels."""
