@@ -57,10 +57,13 @@ def parse_stream(twiml: str) -> tuple[str, dict[str, str]]:
 
 
 class TelephonySimulator:
-    def __init__(self, account_sid: str, auth_token: str, media_frames: int = 3) -> None:
+    def __init__(
+        self, account_sid: str, auth_token: str, media_frames: int = 3, listen_s: float = 0.0
+    ) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.media_frames = media_frames
+        self.listen_s = listen_s  # how long the callee stays on the line (sending silence) before hanging up
         self.calls: dict[str, SimCall] = {}
         self.by_key: dict[str, str] = {}
         self.requests = 0
@@ -202,24 +205,48 @@ class TelephonySimulator:
                     },
                 }
             )
-        frames.append(
-            {
-                "event": "stop",
-                "sequenceNumber": str(len(frames) + 1),
-                "streamSid": stream_sid,
-                "stop": {"accountSid": self.account_sid, "callSid": call.sid},
-            }
-        )
+        stop = {
+            "event": "stop",
+            "sequenceNumber": str(len(frames) + 1),
+            "streamSid": stream_sid,
+            "stop": {"accountSid": self.account_sid, "callSid": call.sid},
+        }
         async with websockets.connect(call.stream_url, open_timeout=10) as ws:
             for frame in frames:
                 await ws.send(json.dumps(frame))
                 call.sent.append(frame)
+            await self._listen(ws, call, stream_sid)
+            await ws.send(json.dumps(stop))
+            call.sent.append(stop)
             try:
                 while True:
                     message = await asyncio.wait_for(ws.recv(), timeout=2)
                     call.received.append(message if isinstance(message, str) else message.decode())
             except (TimeoutError, websockets.ConnectionClosed):
                 pass
+
+    async def _listen(self, ws: Any, call: SimCall, stream_sid: str) -> None:
+        """The callee listens for `listen_s`: silence goes up in real time, marks are echoed back as played."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.listen_s
+        silence = json.dumps(
+            {
+                "event": "media",
+                "streamSid": stream_sid,
+                "media": {"track": "inbound", "payload": SILENCE_20MS},
+            }
+        )
+        while loop.time() < deadline:
+            await ws.send(silence)
+            try:
+                message = await asyncio.wait_for(ws.recv(), timeout=0.02)
+            except TimeoutError:
+                continue
+            text = message if isinstance(message, str) else message.decode()
+            call.received.append(text)
+            event = json.loads(text)
+            if event.get("event") == "mark":
+                await ws.send(json.dumps({"event": "mark", "streamSid": stream_sid, "mark": event["mark"]}))
 
 
 def _error(status: int, code: int, message: str) -> JSONResponse:
