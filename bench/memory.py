@@ -26,12 +26,14 @@ import numpy as np
 import websockets
 
 from bench.common import free_port
-from bench.text_turns import medquad_subset
+from bench.world import TOPICS
+from careline.paths import SHARED_DATA
 from careline.readiness import wait_until_ready
 from careline.settings import ChromaSettings, Settings
 from clinical_api.app import create_app as create_clinical
 from clinical_api.seed import seed
 from knowledge import KnowledgeBase
+from knowledge.sample import topic_subset
 
 
 def rss_mb(pid: int) -> float:
@@ -75,7 +77,9 @@ def main() -> None:
         seed(db, settings)
         db.commit()
     app.state.engine.dispose()
-    KnowledgeBase.from_settings(settings).ingest([medquad_subset(tmp / "subset.jsonl")])
+    KnowledgeBase.from_settings(settings).ingest(
+        [topic_subset(SHARED_DATA / "medquad" / "corpus.jsonl", tmp / "subset.jsonl", TOPICS, 40)]
+    )
     env = {
         **os.environ,
         "CARELINE_DATA_DIR": str(tmp),

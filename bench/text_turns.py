@@ -24,15 +24,8 @@ from pathlib import Path
 import httpx
 import websockets
 
-from assistant.server import create_app as create_assistant
-from assistant.services import build_services
-from bench.common import ServedApp, describe_ms, free_port, percentile
-from careline.paths import SHARED_DATA
-from careline.settings import ChromaSettings, ServerSettings, Settings
-from clinical_api.app import create_app as create_clinical
-from clinical_api.seed import seed
-from knowledge import KnowledgeBase
-from knowledge.sample import topic_subset
+from bench.common import describe_ms, free_port, percentile
+from bench.world import bench_settings, served_world
 from models.protocols import ChatMessage
 from models.registry import ModelRegistry
 
@@ -46,11 +39,6 @@ TURNS = [
     "My knee has been swollen since yesterday",
     "Can I eat spicy food after radiation therapy?",
 ]
-TOPICS = ("diabetes", "blood pressure", "asthma", "radiation", "wound", "glaucoma")
-
-
-def medquad_subset(target: Path, per_topic: int = 40) -> Path:
-    return topic_subset(SHARED_DATA / "medquad" / "corpus.jsonl", target, TOPICS, per_topic)
 
 
 async def one_turn(ws: websockets.ClientConnection, text: str) -> tuple[float, float]:
@@ -105,36 +93,14 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=40)
     parser.add_argument("--levels", default="1,2,4,8,16")
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="text-bench-"))
-    clinical_port = free_port()
-    settings = Settings(
-        data_dir=tmp,
-        chroma=ChromaSettings(path=tmp / "chroma"),
-        server=ServerSettings(clinical_port=clinical_port),
-        log_level="WARNING",
-    )
-    registry = ModelRegistry(settings)
+    registry = ModelRegistry(bench_settings(Path(tempfile.mkdtemp(prefix="llm-bench-")), free_port()))
     firsts, totals = llm_figures(registry)
-    print(f"local LLM (SmolLM2-135M, {settings.device}) first token: {describe_ms(firsts)}")
+    print(f"local LLM (SmolLM2-135M, {registry.settings.device}) first token: {describe_ms(firsts)}")
     print(f"local LLM 48-token reply: {describe_ms(totals)}")
-
-    clinical_app = create_clinical(settings)
-    with clinical_app.state.sessionmaker() as db:
-        report = seed(db, settings, days=30)
-        db.commit()
-    patients = [u for u, _, role in report.users if role == "patient"]
-    KnowledgeBase.from_settings(settings).ingest([medquad_subset(tmp / "subset.jsonl")])
-    services = build_services(settings, registry)
-    assistant_app = create_assistant(settings, services, preload=True)
-    with ServedApp(clinical_app, clinical_port) as clinical, ServedApp(assistant_app) as assistant:
-        tokens = [
-            httpx.post(
-                f"{clinical.url}/auth/token", data={"username": u, "password": "careline-demo"}
-            ).json()["access_token"]
-            for u in patients
-        ]
+    with served_world(registry) as world:
+        tokens = world.tokens
         turns = (TURNS * (args.turns // len(TURNS) + 1))[: args.turns]
-        results = asyncio.run(session_run(assistant.url, tokens[0], turns))
+        results = asyncio.run(session_run(world.assistant_url, tokens[0], turns))
         print(f"text turn first token: {describe_ms([r[0] for r in results])}")
         print(f"text turn full reply: {describe_ms([r[1] for r in results])}")
         sustained = 0
@@ -142,7 +108,7 @@ def main() -> None:
 
             async def burst(n: int = level) -> list[tuple[float, float]]:
                 runs = await asyncio.gather(
-                    *(session_run(assistant.url, tokens[i % len(tokens)], TURNS[:4]) for i in range(n))
+                    *(session_run(world.assistant_url, tokens[i % len(tokens)], TURNS[:4]) for i in range(n))
                 )
                 return [r for run in runs for r in run]
 

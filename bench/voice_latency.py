@@ -1,6 +1,9 @@
 """Voice figures over loopback WebSockets with the real models (app protocol, real time).
 
-    python -m bench.voice_latency [--quick]
+    python -m bench.voice_latency [--quick] [--assistant]
+
+`--assistant` measures the product path instead: the real assistant server (dialogue agent, knowledge
+base, clinical API, transcripts) behind `/v1/sessions/{id}/audio`, with library questions and triage.
 
 - voice-to-voice: end of patient speech (client clock, last voiced 20 ms chunk sent) to the
   first assistant audio frame received; LLM-less (the responder yields at once) and with a
@@ -18,6 +21,7 @@ import json
 import sys
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +164,7 @@ class Bench:
         self.first_token_s = 0.0
         self.per_delta_s = 0.0
         self.sessions: list[VoiceSession] = []
+        self.url_for: Callable[[int], Awaitable[str]] | None = None  # set: connect to the real assistant
 
     def say(self, text: str) -> np.ndarray:
         from piper import SynthesisConfig
@@ -185,7 +190,8 @@ class Bench:
         await run_app_transport(WebsocketsAdapter(connection), self.factory, TransportLimits())
 
     async def connect(self, port: int) -> Client:
-        ws = await websockets.connect(f"ws://127.0.0.1:{port}", max_size=None)
+        url = await self.url_for(port) if self.url_for else f"ws://127.0.0.1:{port}"
+        ws = await websockets.connect(url, max_size=None)
         await ws.send(
             json.dumps({"type": "start", "sample_rate": 16000, "format": "pcm16", "language": "en"})
         )
@@ -323,7 +329,56 @@ async def run(quick: bool) -> None:
     print(f"\n(cpu count {__import__('os').cpu_count()}; load average {__import__('os').getloadavg()})")
 
 
+ASSISTANT_UTTERANCES = [
+    "What are the symptoms of diabetes?",
+    "How is high blood pressure treated?",
+    "I have had a sore throat for two days.",
+    "What causes asthma?",
+]
+
+
+def run_assistant(quick: bool) -> None:
+    """Voice-to-voice and barge-in through the real assistant (each turn on a fresh session)."""
+    from bench.world import served_world
+
+    bench = Bench()
+    with served_world(bench.registry) as world:
+
+        async def audio_url(_port: int) -> str:
+            token = world.tokens[0]
+            session = await asyncio.to_thread(world.open_session, token)
+            return world.ws_url(f"/v1/sessions/{session}/audio?token={token}")
+
+        async def measure() -> None:
+            bench.url_for = audio_url
+            utterances = [bench.say(u) for u in ASSISTANT_UTTERANCES]
+            await bench.turn(0, utterances[0])  # warm-up
+            results = [await bench.turn(0, u) for _ in range(1 if quick else 3) for u in utterances]
+            v2v = [r["v2v"] for r in results if r["v2v"] is not None]
+            servers = [r["server"] for r in results if r["server"]]
+            print(f"\n== voice-to-voice through the assistant ({len(v2v)} turns, loopback, real time)")
+            print(
+                f"client: end of speech -> first audio frame: p50 {pct(v2v, 50):.0f} ms, p95 {pct(v2v, 95):.0f} ms"
+            )
+            for key in ("endpoint_ms", "first_token_ms", "first_tts_audio_ms", "first_audio_sent_ms"):
+                vals = [srv[key] for srv in servers if srv.get(key) is not None]
+                print(f"  server {key:22s} p50 {pct(vals, 50):6.0f}  p95 {pct(vals, 95):6.0f}")
+            opener = bench.say("What are the symptoms of diabetes?")
+            barge = [
+                await bench.barge(0, opener, bench.say(t))
+                for t in ("Stop.", "Wait a moment.") * (1 if quick else 2)
+            ]
+            stop = [b["stop_ms"] for b in barge if b["stop_ms"] is not None]
+            print(f"barge-in through the assistant: audio stops p50 {pct(stop, 50):.0f} ms, p95 {pct(stop, 95):.0f} ms; "
+                  f"interrupted {sum(b['interrupted'] for b in barge)}/{len(barge)}")  # fmt: skip
+
+        asyncio.run(measure())
+
+
 def main() -> None:
+    if "--assistant" in sys.argv:
+        run_assistant("--quick" in sys.argv)
+        return
     asyncio.run(run("--quick" in sys.argv))
 
 

@@ -2,7 +2,9 @@
 
 Speech starts as soon as the first sentence is complete. A sentence ends at . ! ?
 followed by whitespace (not inside "e.g." / "Dr." / "3.5"), at 。！？；, or at a
-newline; a very long clause is cut at a comma so the first audio is never late.
+newline; a very long clause is cut at a comma so the first audio is never late. The first
+sentence of a reply is cut earlier (at a comma past `first_max_chars`): the patient hears the
+start of the answer while the rest is synthesised.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ _LATIN_END = ".!?;"
 
 
 class SentenceSplitter:
-    def __init__(self, max_chars: int = 160, min_chars: int = 2) -> None:
+    def __init__(self, max_chars: int = 160, min_chars: int = 2, first_max_chars: int = 60) -> None:
         self._buf = ""
         self._max = max_chars
         self._min = min_chars
+        self._first_max = first_max_chars
+        self._emitted = 0
 
     def feed(self, delta: str) -> list[str]:
         """Add text; return the sentences that are now complete."""
@@ -33,6 +37,7 @@ class SentenceSplitter:
             sentence, self._buf = self._buf[:cut].strip(), self._buf[cut:]
             if len(sentence) >= self._min or (sentence and not sentence.isascii()):
                 out.append(sentence)
+                self._emitted += 1
             elif sentence and out:
                 out[-1] += " " + sentence
         return out
@@ -43,6 +48,15 @@ class SentenceSplitter:
         return [rest] if rest and re.search(r"\w", rest) else []
 
     def _find_cut(self) -> int | None:
+        cut = self._sentence_cut()
+        if self._emitted == 0 and (cut or len(self._buf)) > self._first_max:
+            for sep in ("，", ","):
+                pos = self._buf.find(sep, self._first_max // 2, cut or len(self._buf))
+                if 0 < pos < (cut or len(self._buf)) - 8:  # not a comma just before the full stop
+                    return pos + 1
+        return cut
+
+    def _sentence_cut(self) -> int | None:
         buf = self._buf
         for i, ch in enumerate(buf):
             if ch == "\n" and buf[:i].strip():

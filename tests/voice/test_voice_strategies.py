@@ -123,3 +123,20 @@ def test_echo_reference_recognises_delayed_attenuated_playback() -> None:
     other = (0.3 * rng.standard_normal(8000)).astype(np.float32)
     assert ref.similarity(echo) > 0.8
     assert ref.similarity(other) < 0.3
+
+
+def test_a_long_first_sentence_is_spoken_from_its_first_clause() -> None:
+    splitter = SentenceSplitter()
+    text = (
+        "Diabetes is a disease in which your blood glucose, or blood sugar, levels are too high. It lasts. "
+    )
+    assert splitter.feed(text) == [
+        "Diabetes is a disease in which your blood glucose,",
+        "or blood sugar, levels are too high.",
+        "It lasts.",
+    ]
+    short = SentenceSplitter()
+    assert short.feed("Okay, I have noted that. Anything else? ") == [
+        "Okay, I have noted that.",
+        "Anything else?",
+    ]
