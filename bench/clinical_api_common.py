@@ -20,6 +20,7 @@ from careline.settings import DatabaseSettings, Settings
 from clinical_api.app import create_app
 from clinical_api.auth import create_user
 from clinical_api.db import make_engine, make_sessionmaker
+from clinical_api.scheduling import slot_resource
 
 PG = "host=127.0.0.1 port=5432 dbname=test user=postgres"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -108,16 +109,7 @@ def setup_world(url: str, settings: Settings, n_slots: int) -> dict[str, Any]:
         slots = []
         for i in range(n_slots):
             start = base + timedelta(minutes=30 * i)
-            r = c.post(
-                "/fhir/Slot",
-                json={
-                    "resourceType": "Slot",
-                    "schedule": {"reference": f"Schedule/{schedule}"},
-                    "status": "free",
-                    "start": start.isoformat(),
-                    "end": (start + timedelta(minutes=30)).isoformat(),
-                },
-            )
+            r = c.post("/fhir/Slot", json=slot_resource(schedule, start))
             slots.append(r.json()["id"])
     return {"admin": admin, "nurse": nurse, "patient": patient, "slots": slots}
 

@@ -42,11 +42,16 @@ TURNS = [
 
 
 async def one_turn(ws: websockets.ClientConnection, text: str) -> tuple[float, float]:
+    """(first token, full reply) in seconds; a `rate_limited` error (faster than a person types) is
+    honoured by waiting and sending again, and the wait counts against the turn."""
     sent = time.perf_counter()
     await ws.send(json.dumps({"type": "user_text", "text": text}))
     first = None
     while True:
         event = json.loads(await ws.recv())
+        if event["type"] == "error" and event.get("code") == "rate_limited":
+            await asyncio.sleep(0.25)
+            await ws.send(json.dumps({"type": "user_text", "text": text}))
         if event["type"] == "assistant_delta" and first is None:
             first = time.perf_counter() - sent
         if event["type"] == "assistant_done":

@@ -12,6 +12,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -337,3 +338,14 @@ def run_idempotent(
     if found is not None:
         return found
     raise FhirError(409, "the slot is already booked", "conflict")
+
+
+def slot_resource(schedule_id: str, start: datetime, minutes: int = 30) -> dict[str, Any]:
+    """A free FHIR Slot of `minutes` on `schedule_id` (what an admin POSTs to open a consult time)."""
+    return {
+        "resourceType": "Slot",
+        "schedule": {"reference": f"Schedule/{schedule_id}"},
+        "status": "free",
+        "start": start.isoformat(),
+        "end": (start + timedelta(minutes=minutes)).isoformat(),
+    }

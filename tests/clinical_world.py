@@ -17,6 +17,7 @@ import httpx
 from careline.settings import DatabaseSettings, SecuritySettings, ServerSettings, Settings
 from clinical_api.auth import create_user
 from clinical_api.db import make_engine, make_sessionmaker
+from clinical_api.scheduling import slot_resource
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PASSWORD = "test-password-1"
@@ -160,16 +161,7 @@ def make_slots(api: Api, n: int, day_offset: int = 3) -> list[str]:
     with api.client("admin") as c:
         for i in range(n):
             start = base + dt.timedelta(minutes=30 * i)
-            r = c.post(
-                "/fhir/Slot",
-                json={
-                    "resourceType": "Slot",
-                    "schedule": {"reference": f"Schedule/{api.ids['schedule']}"},
-                    "status": "free",
-                    "start": start.isoformat(),
-                    "end": (start + dt.timedelta(minutes=30)).isoformat(),
-                },
-            )
+            r = c.post("/fhir/Slot", json=slot_resource(api.ids["schedule"], start))
             assert r.status_code == 201, r.text
             ids.append(r.json()["id"])
     return ids

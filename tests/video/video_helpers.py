@@ -10,6 +10,8 @@ from typing import Any
 
 import clinical_world as world
 
+from clinical_api.scheduling import slot_resource
+
 Api = world.Api
 PASSWORD = world.PASSWORD
 
@@ -18,16 +20,7 @@ def book(api: Any, start_in_s: int = 120, minutes: int = 30, patient: str = "pat
     """A booked appointment for `patient` starting `start_in_s` from now; its id."""
     start = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=start_in_s)
     with api.client("admin") as c:
-        r = c.post(
-            "/fhir/Slot",
-            json={
-                "resourceType": "Slot",
-                "schedule": {"reference": f"Schedule/{api.ids['schedule']}"},
-                "status": "free",
-                "start": start.isoformat(),
-                "end": (start + dt.timedelta(minutes=minutes)).isoformat(),
-            },
-        )
+        r = c.post("/fhir/Slot", json=slot_resource(api.ids["schedule"], start, minutes))
         assert r.status_code == 201, r.text
         slot = r.json()["id"]
     with api.client("nurse-cardio") as c:
