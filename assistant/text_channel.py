@@ -81,6 +81,13 @@ class TextStream:
         self.turn: asyncio.Task[None] | None = None
         self.send_lock = asyncio.Lock()
 
+    async def send_saved(self, event: dict[str, Any]) -> None:
+        """Like `send`, but the state is stored before `assistant_done` goes out: a client that
+        reconnects the moment it sees the reply finds the session as the reply left it."""
+        if event["type"] == "assistant_done":
+            await self.services.store.save(self.state)
+        await self.send(event)
+
     async def send(self, event: dict[str, Any]) -> None:
         async with self.send_lock:
             await self.websocket.send_json(event)
@@ -125,7 +132,7 @@ class TextStream:
         async with self.services.store.turn_lock(self.state.id):
             self.state = await self.services.store.load(self.state.id)
             try:
-                await run_text_turn(self.services.agent, self.state, self.tools, text, self.send)
+                await run_text_turn(self.services.agent, self.state, self.tools, text, self.send_saved)
             except WebSocketDisconnect:
                 pass
             finally:
