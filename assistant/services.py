@@ -13,7 +13,6 @@ from assistant.tools import ClinicalAuth, PatientTools
 from careline.settings import Settings
 from models.registry import ModelRegistry, get_registry
 from voice.factory import VoiceSessionFactory
-from voice.session import Responder
 
 
 @dataclass
@@ -54,15 +53,10 @@ def build_services(settings: Settings, registry: ModelRegistry | None = None) ->
         settings.security.service_username,
         settings.security.service_password.get_secret_value(),
     )
-    voice = VoiceSessionFactory(registry, responder_factory=_no_default_responder)
+    voice = VoiceSessionFactory(registry)  # each call builds with its own DialogueResponder
     return AssistantServices(
         settings, registry, agent, build_store(settings.redis.url), auth, knowledge, voice
     )
-
-
-def _no_default_responder(params: dict[str, object]) -> Responder:
-    """Every assistant call builds its own `DialogueResponder` through `VoiceSessionFactory.build`."""
-    raise RuntimeError("voice sessions are built with an explicit DialogueResponder")
 
 
 async def preload_models(registry: ModelRegistry) -> None:

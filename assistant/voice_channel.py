@@ -14,7 +14,6 @@ transport differs. See docs/voice.md for the wire protocols.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, WebSocket
@@ -30,7 +29,6 @@ from voice import run_app_transport, run_twilio_transport
 from voice.session import AudioSink, VoiceSession
 from voice.transports.base import SessionRefused
 
-log = logging.getLogger(__name__)
 router = APIRouter()
 
 #: What the assistant says first on a phone call, by `purpose`, and the flow the call starts in.

@@ -25,7 +25,7 @@ class VoiceSessionFactory:
     def __init__(
         self,
         registry: ModelRegistry,
-        responder_factory: ResponderFactory,
+        responder_factory: ResponderFactory | None = None,
         config: VoiceConfig | None = None,
         endpointing: Callable[[], EndpointPolicy] = AdaptiveEndpoint,
         barge_in: Callable[[], BargeInPolicy] = BargeInPolicy,
@@ -44,6 +44,8 @@ class VoiceSessionFactory:
             self.registry.tts(lang)
 
     def __call__(self, sink: AudioSink, params: dict[str, Any]) -> VoiceSession:
+        if self.responder_factory is None:
+            raise TypeError("this factory has no responder_factory: call build() with a responder")
         return self.build(sink, params, self.responder_factory(params))
 
     def build(
